@@ -1,0 +1,376 @@
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "salesperf/event_log.h"
+
+namespace salesperf {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kDay = 86'400LL * 1'000'000'000LL;
+constexpr int64_t kJan2026 = 20454LL * kDay;  // 2026-01-01T00:00:00Z
+
+Vocabulary SalesVocabulary() {
+  Vocabulary v;
+  EXPECT_TRUE(v.Add("reply", Actor::kBuyer).ok());
+  EXPECT_TRUE(v.Add("call", Actor::kSeller).ok());
+  EXPECT_TRUE(v.AddPrefix("crm_", Actor::kSystem).ok());
+  return v;
+}
+
+// A hand-sized case whose answer is derived by hand in the comments.
+TEST(Ingest, SortsByDealThenTimeAndKeepsRows) {
+  std::vector<int64_t> deal = {7, 9, 7, 9};
+  std::vector<int64_t> time = {kJan2026 + 30, kJan2026 + 5, kJan2026 + 10, kJan2026 + 5};
+  std::vector<std::string> labels = {"call", "reply", "crm_stage"};
+  std::vector<int64_t> action = {0, 1, 1, 2};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, labels);
+  auto out = Ingest(in, SalesVocabulary());
+  ASSERT_TRUE(out.ok()) << out.status();
+  const EventLog& log = out->log;
+  // Deal 7 first (it appears first): rows 2 (t+10) then 0 (t+30); deal 9: rows 1, 3 (tie keeps order).
+  EXPECT_EQ(std::vector<int64_t>(log.row().begin(), log.row().end()),
+            (std::vector<int64_t>{2, 0, 1, 3}));
+  EXPECT_EQ(std::vector<int32_t>(log.deal().begin(), log.deal().end()),
+            (std::vector<int32_t>{0, 0, 1, 1}));
+  EXPECT_EQ(log.deals().ints(), (std::vector<int64_t>{7, 9}));
+  EXPECT_EQ(std::vector<int64_t>(log.deal_offsets().begin(), log.deal_offsets().end()),
+            (std::vector<int64_t>{0, 2, 4}));
+  // Actions are numbered by first appearance among accepted rows: call, reply, crm_stage.
+  EXPECT_EQ(log.actions().strings(), (std::vector<std::string>{"call", "reply", "crm_stage"}));
+  EXPECT_EQ(log.actor(0), Actor::kSeller);
+  EXPECT_EQ(log.actor(2), Actor::kSystem);
+  EXPECT_FALSE(out->report.input_was_sorted);
+  EXPECT_EQ(out->report.prefix_matched_actions, (std::vector<std::string>{"crm_stage"}));
+  EXPECT_EQ(out->report.rows_in, 4);
+  EXPECT_EQ(out->report.rows_accepted, 4);
+  EXPECT_TRUE(log.rep().empty());
+}
+
+TEST(Ingest, EveryReasonIsCountedAndNamed) {
+  const int64_t t = kJan2026;
+  //            row: 0      1     2       3      4          5      6      7     8     9     10
+  std::vector<int64_t> deal = {1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<uint8_t> deal_valid = {1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<int64_t> time = {t, t, kNullInstant, t, -5, t, t, t, t, t, t};
+  std::vector<uint8_t> flags = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<std::string> labels = {"reply", "bogus"};
+  std::vector<int64_t> action = {0, 0, 0, 0, 0, -1, 1, 0, 0, 0, 0};
+  std::vector<double> amount = {5, 5, 5, 5, 5, 5, 5, kNaN, -1, INFINITY, 5};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal, deal_valid);
+  in.time = time;
+  in.time_flags = flags;
+  in.action = IdColumn::Coded(action, labels);
+  in.amount = amount;
+  auto out = Ingest(in, SalesVocabulary());
+  ASSERT_TRUE(out.ok()) << out.status();
+  const IngestReport& r = out->report;
+  EXPECT_EQ(r.rows_in, 11);
+  EXPECT_EQ(r.rows_accepted, 1);  // row 0; row 10 duplicates it
+  EXPECT_EQ(r.rows_rejected, 10);
+  EXPECT_EQ(r.rejected_for(RejectReason::kNullDeal), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kNullTime), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kUnparseableTime), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kTimeOutOfRange), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kNullAction), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kUnknownAction), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kNanAmount), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kNegativeAmount), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kInfiniteAmount), 1);
+  EXPECT_EQ(r.rejected_for(RejectReason::kDuplicateEvent), 1);
+  ASSERT_EQ(r.rejected.size(), 10u);
+  for (size_t k = 0; k < r.rejected.size(); ++k) EXPECT_EQ(r.rejected[k].row, int64_t(k) + 1);
+  EXPECT_EQ(r.rejected.back().duplicate_of, 0);
+  ASSERT_EQ(r.unknown_actions.size(), 1u);
+  EXPECT_EQ(r.unknown_actions[0], (std::pair<std::string, int64_t>{"bogus", 1}));
+  EXPECT_NE(r.Summary().find("unknown action 'bogus': 1 rows"), std::string::npos);
+  EXPECT_NE(r.Summary().find("11 rows in = 1 accepted + 10 rejected"), std::string::npos);
+}
+
+TEST(Ingest, NanAmountCanMeanMissingAndNegativeCanBeAllowed) {
+  std::vector<int64_t> deal = {1, 1, 1};
+  std::vector<int64_t> time = {kJan2026, kJan2026 + 1, kJan2026 + 2};
+  std::vector<std::string> labels = {"reply"};
+  std::vector<int64_t> action = {0, 0, 0};
+  std::vector<double> amount = {kNaN, -3, 9};
+  std::vector<uint8_t> amount_valid = {1, 1, 0};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, labels);
+  in.amount = amount;
+  in.amount_valid = amount_valid;
+  IngestOptions options;
+  options.nan_amount = NanAmount::kNull;
+  options.allow_negative_amount = true;
+  auto out = Ingest(in, SalesVocabulary(), options);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->log.size(), 3);
+  EXPECT_TRUE(std::isnan(out->log.amount()[0]));
+  EXPECT_EQ(out->log.amount()[1], -3);
+  EXPECT_TRUE(std::isnan(out->log.amount()[2]));  // masked out: missing, not 9
+}
+
+TEST(Ingest, StrictNamesRowColumnAndReason) {
+  std::vector<int64_t> deal = {1, 1, 1};
+  std::vector<int64_t> time = {kJan2026, kJan2026, kJan2026 + 1};
+  std::vector<std::string> labels = {"reply", "wave"};
+  std::vector<int64_t> action = {0, 0, 1};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, labels);
+  IngestOptions strict;
+  strict.strict = true;
+  auto out = Ingest(in, SalesVocabulary(), strict);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(out.status().message(),
+            "row 2, column 'action': unknown_action ('wave' is not in the vocabulary)");
+  EXPECT_EQ(std::string(*out.status().GetPayload("salesperf.row")), "2");
+  EXPECT_EQ(std::string(*out.status().GetPayload("salesperf.column")), "action");
+  // The same input without the bad row: the duplicate is the first problem.
+  std::vector<int64_t> action2 = {0, 0, 0};
+  in.action = IdColumn::Coded(action2, labels);
+  out = Ingest(in, SalesVocabulary(), strict);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "row 1, column '*': duplicate_event (same as row 0)");
+}
+
+TEST(Ingest, ShapeErrorsNameTheColumn) {
+  std::vector<int64_t> deal = {1, 2};
+  std::vector<int64_t> time = {kJan2026};
+  std::vector<std::string> labels = {"reply"};
+  std::vector<int64_t> action = {0};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, labels);
+  auto out = Ingest(in, SalesVocabulary());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "column 'deal': has 2 rows, but 'time' has 1");
+
+  in.deal = IdColumn::Integers(std::span<const int64_t>(deal).first(1));
+  std::vector<int64_t> bad_code = {3};
+  in.action = IdColumn::Coded(bad_code, labels);
+  out = Ingest(in, SalesVocabulary());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "column 'action': row 0: code 3 is beyond its 1 labels");
+
+  in.action = IdColumn::Coded(action, labels);
+  out = Ingest(in, Vocabulary());
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("vocabulary is empty"), std::string::npos);
+
+  in.action = IdColumn{};
+  out = Ingest(in, SalesVocabulary());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "column 'action': is required but was not given");
+}
+
+TEST(Ingest, EmptyInputIsAnEmptyLog) {
+  EventColumns in;
+  std::vector<std::string> labels;
+  in.deal = IdColumn::Integers({});
+  in.action = IdColumn::Coded({}, labels);
+  auto out = Ingest(in, SalesVocabulary());
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->log.size(), 0);
+  EXPECT_EQ(out->log.num_deals(), 0);
+  EXPECT_EQ(out->log.deal_offsets().size(), 1u);
+}
+
+// ---- Random inputs against a slow, obviously correct reference ----
+
+struct Input {
+  std::vector<int64_t> deal;
+  std::vector<uint8_t> deal_valid;
+  std::vector<int64_t> time;
+  std::vector<int64_t> action;
+  std::vector<std::string> action_labels = {"reply", "call", "crm_x", "nope"};
+  std::vector<int64_t> rep;
+  std::vector<std::string> rep_labels = {"ana", "bo", "cy"};
+  std::vector<double> amount;
+  std::vector<int64_t> segment;
+  std::vector<std::string> segment_labels = {"smb", "ent"};
+
+  EventColumns View() const {
+    EventColumns in;
+    in.deal = IdColumn::Integers(deal, deal_valid);
+    in.time = time;
+    in.action = IdColumn::Coded(action, action_labels);
+    in.rep = IdColumn::Coded(rep, rep_labels);
+    in.amount = amount;
+    in.dimensions.emplace_back("segment", IdColumn::Coded(segment, segment_labels));
+    return in;
+  }
+};
+
+Input RandomInput(uint32_t seed, int n) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<uint32_t>(k)); };
+  Input in;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0 && pick(6) == 0) {  // an exact copy of an earlier row
+      const size_t j = static_cast<size_t>(pick(i));
+      in.deal.push_back(in.deal[j]);
+      in.deal_valid.push_back(in.deal_valid[j]);
+      in.time.push_back(in.time[j]);
+      in.action.push_back(in.action[j]);
+      in.rep.push_back(in.rep[j]);
+      in.amount.push_back(in.amount[j]);
+      in.segment.push_back(in.segment[j]);
+      continue;
+    }
+    in.deal.push_back(pick(8) * 1000 - 3000);
+    in.deal_valid.push_back(pick(30) != 0);
+    const int tk = pick(40);
+    in.time.push_back(tk == 0 ? kNullInstant : tk == 1 ? -kDay : kJan2026 + pick(5) * kDay);
+    in.action.push_back(pick(25) == 0 ? -1 : pick(4));
+    in.rep.push_back(pick(4) - 1);  // -1 = null rep (allowed)
+    const int ak = pick(30);
+    in.amount.push_back(ak == 0 ? kNaN : ak == 1 ? -2.0 : ak == 2 ? INFINITY : 100.0 * pick(3));
+    in.segment.push_back(pick(2));
+  }
+  return in;
+}
+
+struct RefEvent {
+  int64_t deal_value;
+  int64_t time;
+  std::string action;
+  std::string rep;  // "" = null
+  double amount;
+  std::string segment;
+  int64_t row;
+};
+
+struct Reference {
+  std::vector<RefEvent> events;
+  std::vector<RejectedRow> rejected;
+};
+
+Reference ReferenceIngest(const Input& in) {
+  Reference ref;
+  const Vocabulary vocab = SalesVocabulary();
+  std::vector<RefEvent> accepted;
+  for (size_t i = 0; i < in.time.size(); ++i) {
+    const int64_t row = static_cast<int64_t>(i);
+    auto reject = [&](RejectReason r) { ref.rejected.push_back({row, r, -1}); };
+    if (!in.deal_valid[i]) { reject(RejectReason::kNullDeal); continue; }
+    if (in.time[i] == kNullInstant) { reject(RejectReason::kNullTime); continue; }
+    if (in.time[i] < 0) { reject(RejectReason::kTimeOutOfRange); continue; }
+    if (in.action[i] < 0) { reject(RejectReason::kNullAction); continue; }
+    const std::string& name = in.action_labels[static_cast<size_t>(in.action[i])];
+    if (!vocab.Resolve(name)) { reject(RejectReason::kUnknownAction); continue; }
+    const double a = in.amount[i];
+    if (std::isnan(a)) { reject(RejectReason::kNanAmount); continue; }
+    if (std::isinf(a)) { reject(RejectReason::kInfiniteAmount); continue; }
+    if (a < 0) { reject(RejectReason::kNegativeAmount); continue; }
+    accepted.push_back(RefEvent{in.deal[i], in.time[i], name,
+                                in.rep[i] < 0 ? "" : in.rep_labels[static_cast<size_t>(in.rep[i])], a,
+                                in.segment_labels[static_cast<size_t>(in.segment[i])], row});
+  }
+  // Deals in order of first appearance among accepted rows; stable by time within.
+  std::map<int64_t, size_t> first;
+  for (const RefEvent& e : accepted) first.try_emplace(e.deal_value, first.size());
+  std::stable_sort(accepted.begin(), accepted.end(), [&](const RefEvent& x, const RefEvent& y) {
+    return std::pair(first[x.deal_value], x.time) < std::pair(first[y.deal_value], y.time);
+  });
+  std::map<std::tuple<int64_t, int64_t, std::string, std::string, double, std::string>, int64_t> kept;
+  for (const RefEvent& e : accepted) {
+    auto key = std::tuple(e.deal_value, e.time, e.action, e.rep, e.amount, e.segment);
+    auto [it, inserted] = kept.try_emplace(key, e.row);
+    if (inserted) {
+      ref.events.push_back(e);
+    } else {
+      ref.rejected.push_back({e.row, RejectReason::kDuplicateEvent, it->second});
+    }
+  }
+  std::sort(ref.rejected.begin(), ref.rejected.end(),
+            [](const RejectedRow& x, const RejectedRow& y) { return x.row < y.row; });
+  return ref;
+}
+
+class IngestMatchesReference : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(IngestMatchesReference, RandomInput) {
+  const int n = 1 + static_cast<int>(GetParam() % 7) * 60;
+  Input in = RandomInput(GetParam(), n);
+  auto out = Ingest(in.View(), SalesVocabulary());
+  ASSERT_TRUE(out.ok()) << out.status();
+  Reference ref = ReferenceIngest(in);
+  const EventLog& log = out->log;
+  const IngestReport& report = out->report;
+  EXPECT_EQ(report.rows_in, n);
+  EXPECT_EQ(report.rows_accepted + report.rows_rejected, report.rows_in);
+  EXPECT_EQ(report.rejected, ref.rejected);
+  ASSERT_EQ(log.size(), static_cast<int64_t>(ref.events.size()));
+  const DimensionColumn& segment = log.dimensions().at(0);
+  for (size_t k = 0; k < ref.events.size(); ++k) {
+    const RefEvent& e = ref.events[k];
+    SCOPED_TRACE(k);
+    EXPECT_EQ(log.deals().ints()[static_cast<size_t>(log.deal()[k])], e.deal_value);
+    EXPECT_EQ(log.time()[k], e.time);
+    EXPECT_EQ(log.actions().Label(log.action()[k]), e.action);
+    EXPECT_EQ(log.reps().Label(log.rep()[k]), e.rep);
+    EXPECT_EQ(log.amount()[k], e.amount);
+    EXPECT_EQ(segment.dictionary.Label(segment.codes[k]), e.segment);
+    EXPECT_EQ(log.row()[k], e.row);
+  }
+  // Offsets delimit each deal's events.
+  for (int32_t d = 0; d < log.num_deals(); ++d) {
+    for (int64_t k = log.deal_offsets()[d]; k < log.deal_offsets()[d + 1]; ++k) {
+      EXPECT_EQ(log.deal()[static_cast<size_t>(k)], d);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, IngestMatchesReference, ::testing::Range(1u, 201u));
+
+TEST(Ingest, LongRunOfSimultaneousEventsFindsDuplicates) {
+  // 100 events of one deal at one instant: 50 distinct, each twice (past the
+  // pairwise threshold, so the sorting path is exercised).
+  std::vector<int64_t> deal(100, 1), time(100, kJan2026), action(100, 0), rep(100);
+  for (int i = 0; i < 100; ++i) rep[static_cast<size_t>(i)] = i % 50;
+  std::vector<std::string> actions = {"reply"};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, actions);
+  in.rep = IdColumn::Integers(rep);
+  auto out = Ingest(in, SalesVocabulary());
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->log.size(), 50);
+  EXPECT_EQ(out->report.rejected_for(RejectReason::kDuplicateEvent), 50);
+  for (const RejectedRow& r : out->report.rejected) EXPECT_EQ(r.duplicate_of, r.row - 50);
+  for (int k = 0; k < 50; ++k) EXPECT_EQ(out->log.row()[static_cast<size_t>(k)], k);
+}
+
+TEST(Ingest, IntegerActionsMatchTheirDecimalText) {
+  Vocabulary v;
+  ASSERT_TRUE(v.Add("10", Actor::kBuyer).ok());
+  std::vector<int64_t> deal = {1, 1}, time = {kJan2026, kJan2026 + 1}, action = {10, 11};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Integers(action);
+  auto out = Ingest(in, v);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->log.size(), 1);
+  EXPECT_EQ(out->report.unknown_actions[0].first, "11");
+}
+
+}  // namespace
+}  // namespace salesperf
