@@ -1,0 +1,62 @@
+# The two commands of the README: `make demo` and `make test`. Each installs what is
+# missing (scripts/bootstrap.sh), builds incrementally under build/, and runs.
+SHELL := /bin/bash
+PY := .venv/bin/python
+JOBS ?= $(shell nproc)
+CMAKE_COMMON := -G Ninja -DSALESPERF_WERROR=ON
+
+.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck bench dev
+
+demo: deps py-install
+	.venv/bin/salesperf demo
+
+test: deps cpp-test asan-test install-test py-install py-test typecheck
+	@echo "make test: all suites passed"
+
+deps:
+	@scripts/bootstrap.sh
+
+build: deps
+	cmake -S . -B build/release $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+cpp-test: build
+	ctest --test-dir build/release -j $(JOBS) --output-on-failure --timeout 600
+
+# The C++ tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan-test: deps
+	cmake -S . -B build/asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSALESPERF_SANITIZE=address,undefined -DSALESPERF_BUILD_BENCH=OFF >/dev/null
+	cmake --build build/asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build/asan -j $(JOBS) --output-on-failure --timeout 900
+
+# Install the C++ package, then build and run a consumer that uses find_package(salesperf).
+install-test: build
+	rm -rf build/install build/consumer
+	cmake --install build/release --prefix build/install >/dev/null
+	cmake -S tests/install_consumer -B build/consumer -G Ninja \
+	  -DCMAKE_PREFIX_PATH=$(CURDIR)/build/install >/dev/null
+	cmake --build build/consumer
+	build/consumer/consumer
+
+py-install: deps
+	$(PY) -m pip install -q --no-build-isolation --no-deps .
+
+py-test: py-install
+	cd /tmp && $(CURDIR)/$(PY) -c "import salesperf; print('import salesperf', salesperf.__version__, 'from', salesperf.__file__)"
+	$(PY) -m pytest -n $(JOBS) -q tests/python
+
+typecheck: deps
+	$(PY) -m mypy
+
+bench: build
+	build/release/bench/ingest_bench --benchmark_counters_tabular=true
+
+# For developing the Python side without reinstalling: build _core and link it into python/.
+dev: deps
+	cmake -S . -B build/pydev -G Ninja -DSALESPERF_BUILD_PYTHON=ON -DSALESPERF_BUILD_TESTS=OFF \
+	  -DSALESPERF_BUILD_BENCH=OFF -DPython_EXECUTABLE=$(CURDIR)/$(PY) \
+	  -Dpybind11_DIR=$$($(PY) -m pybind11 --cmakedir) >/dev/null
+	cmake --build build/pydev -j $(JOBS)
+	ln -sf ../../build/pydev/bindings/$$(cd build/pydev/bindings && ls _core*.so) python/salesperf/

@@ -1,0 +1,18 @@
+// The one extension module, salesperf._core: each area registers itself from its
+// own file; this file only wires them and the error translator together.
+#include <pybind11/pybind11.h>
+
+#include "status.h"
+
+namespace py = pybind11;
+
+void register_event_log(py::module_& m);
+void register_synth(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
+  m.attr("__version__") = SALESPERF_VERSION;
+  salesperf_py::RegisterStatusTranslator(m);
+  register_event_log(m);
+  register_synth(m);
+}

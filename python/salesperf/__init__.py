@@ -1,0 +1,31 @@
+"""salesperf: what sales reps do, what buyers do in response, and where revenue leaks.
+
+Start with an event log of buyer, seller and system actions per deal:
+
+>>> import salesperf
+>>> company = salesperf.synth.company(events=5_000, seed=1)
+>>> log = company.event_log()
+>>> log.report.rows_in == log.report.rows_accepted + log.report.rows_rejected
+True
+"""
+
+from __future__ import annotations
+
+from . import crm, datasets, errors, synth
+from ._core import __version__
+from .errors import Error
+from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
+
+__all__ = [
+    "ACTORS",
+    "Error",
+    "EventLog",
+    "IngestReport",
+    "Vocabulary",
+    "__version__",
+    "crm",
+    "datasets",
+    "errors",
+    "ingest",
+    "synth",
+]

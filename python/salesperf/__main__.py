@@ -1,0 +1,85 @@
+"""The ``salesperf`` command.
+
+``salesperf demo`` generates a synthetic company, ingests its event log and prints
+the ingest accounting, events by actor and action, and deals by rep;
+``salesperf demo --bpic2012`` does the same on the real BPI Challenge 2012 log.
+Exit codes: 0 done, 2 bad input or arguments, 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from . import datasets, synth
+from .errors import Error, InternalError
+from .event_log import EventLog
+
+
+def _print_log(log: EventLog, title: str, elapsed: float) -> None:
+    print(f"== {title}")
+    print(f"ingested in {elapsed:.2f} s: {log!r}\n")
+    print("-- ingest accounting")
+    print(log.report.summary())
+    if log.report.rows_rejected:
+        print("first rejected rows:")
+        print(log.report.rejected.head(5).to_string(index=False))
+        print()
+    parts = log.summary()
+    with pd.option_context("display.width", 120, "display.max_rows", 60):
+        print("-- events by actor and action")
+        print(parts["actions"].to_string(index=False))
+        if "reps" in parts:
+            reps = parts["reps"]
+            print(f"\n-- deals by rep ({len(reps)} reps; top 15 by deals)")
+            print(reps.head(15).to_string())
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.bpic2012:
+        start = time.perf_counter()
+        log = datasets.load_bpic2012()
+        _print_log(log, "BPI Challenge 2012: loan applications as a sales funnel",
+                   time.perf_counter() - start)
+        print(f"\nData: {datasets.BPIC2012_CITATION}")
+        return 0
+    start = time.perf_counter()
+    company = synth.company(events=args.events, seed=args.seed)
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    log = company.event_log()
+    print(f"generated a synthetic company in {generated:.2f} s: {company!r}")
+    _print_log(log, "synthetic company", time.perf_counter() - start)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="salesperf",
+        description="Sales performance analytics on buyer-behaviour event logs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run on a synthetic company (or --bpic2012)")
+    demo.add_argument("--events", type=int, default=200_000,
+                      help="events to generate (default 200,000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--bpic2012", action="store_true",
+                      help="use the real BPI Challenge 2012 log from ../shared/data")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+    except InternalError as e:
+        print(f"salesperf: internal error: {e}", file=sys.stderr)
+        return 1
+    except (Error, FileNotFoundError, ValueError) as e:
+        print(f"salesperf: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
