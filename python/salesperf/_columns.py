@@ -23,7 +23,10 @@ IdSpec = tuple[np.ndarray, "np.ndarray | None", "list[str] | None"]
 # TimeFlag values of the C++ core (salesperf/event_log.h).
 FLAG_OK, FLAG_UNPARSEABLE, FLAG_NAIVE, FLAG_AMBIGUOUS = 0, 1, 2, 3
 
-_OFFSET_AT_END = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
+# A UTC offset after a time of day ("...T10:00+02:00", "... 10:00:00.5Z"); the "-10"
+# that ends a bare date ("2024-01-10") is not one.
+_OFFSET_AT_END = re.compile(
+    r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)\s*$")
 _UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 

@@ -112,6 +112,18 @@ def test_time_zones_are_normalised_to_utc() -> None:
             (expected.iloc[0] - expected.iloc[0].floor("s"))
 
 
+def test_bare_dates_are_naive_not_offsets() -> None:
+    # The "-10" ending "2024-01-10" is a day, not a UTC offset of -10 hours.
+    df = frame(deal=[1, 2, 3], time=["2024-01-10", "2024-01-10T08:00-10:00", "2024-01-10 08:00Z"],
+               action=["reply"] * 3)
+    log = salesperf.EventLog.from_pandas(df, vocabulary=VOCAB)
+    assert log.report.rejected[["row", "reason"]].astype(str).values.tolist() == [["0", "naive_time"]]
+    assert log.to_pandas()["time"].tolist() == [pd.Timestamp("2024-01-10 18:00", tz="UTC"),
+                                                pd.Timestamp("2024-01-10 08:00", tz="UTC")]
+    with_zone = salesperf.EventLog.from_pandas(df, vocabulary=VOCAB, tz="Asia/Tokyo")
+    assert with_zone.to_pandas()["time"].iloc[0] == pd.Timestamp("2024-01-09 15:00", tz="UTC")
+
+
 def test_naive_datetimes_need_a_zone() -> None:
     df = frame(deal=[1, 1], time=pd.to_datetime(["2026-03-29 02:30", "2026-03-29 04:00"]),
                action=["reply", "call"])
