@@ -68,29 +68,64 @@ class IdEncoder {
     return col_.coded && col_.values[i] < 0;
   }
 
-  // Code of row i (kNullCode when null). Flags, rather than reads past, codes
-  // beyond the labels.
-  int32_t Encode(size_t i) {
-    if (IsNull(i)) return kNullCode;
-    const int64_t v = col_.values[i];
+  // Encodes rows row_at(0..m) into out[0..m), column at a time: one tight loop per
+  // kind of column, so that the common cases (codes without a mask, sorted integer
+  // ids) run without per-row dispatch. Codes beyond the labels are flagged, not read.
+  template <typename RowAt>
+  void EncodeRows(RowAt row_at, size_t m, int32_t* out) {
+    const int64_t* values = col_.values.data();
+    const uint8_t* valid = col_.valid.empty() ? nullptr : col_.valid.data();
     if (col_.coded) {
-      if (v >= static_cast<int64_t>(remap_.size())) {
-        if (bad_row_ < 0) bad_row_ = static_cast<int64_t>(i);
-        return kNullCode;
+      const int64_t num_labels = static_cast<int64_t>(remap_.size());
+      for (size_t k = 0; k < m; ++k) {
+        const size_t i = row_at(k);
+        const int64_t v = values[i];
+        if (v < 0 || (valid != nullptr && valid[i] == 0)) {
+          out[k] = kNullCode;
+        } else if (v >= num_labels) {
+          if (bad_row_ < 0) bad_row_ = static_cast<int64_t>(i);
+          out[k] = kNullCode;
+        } else {
+          int32_t& code = remap_[static_cast<size_t>(v)];
+          if (code == kNullCode) {
+            code = static_cast<int32_t>(string_values_.size());
+            string_values_.push_back(col_.labels[static_cast<size_t>(v)]);
+          }
+          out[k] = code;
+        }
       }
-      int32_t& m = remap_[static_cast<size_t>(v)];
-      if (m == kNullCode) {
-        m = static_cast<int32_t>(string_values_.size());
-        string_values_.push_back(col_.labels[static_cast<size_t>(v)]);
-      }
-      return m;
+      return;
     }
-    if (v == last_value_ && last_code_ != kNullCode) return last_code_;
-    auto [it, inserted] = int_index_.try_emplace(v, static_cast<int32_t>(int_values_.size()));
-    if (inserted) int_values_.push_back(v);
-    last_value_ = v;
-    last_code_ = it->second;
-    return it->second;
+    int64_t last_value = 0;
+    int32_t last_code = kNullCode;
+    for (size_t k = 0; k < m; ++k) {
+      const size_t i = row_at(k);
+      if (valid != nullptr && valid[i] == 0) {
+        out[k] = kNullCode;
+        continue;
+      }
+      const int64_t v = values[i];
+      if (v == last_value && last_code != kNullCode) {  // runs of one id: no hashing
+        out[k] = last_code;
+        continue;
+      }
+      auto [it, inserted] = int_index_.try_emplace(v, static_cast<int32_t>(int_values_.size()));
+      if (inserted) int_values_.push_back(v);
+      last_value = v;
+      last_code = it->second;
+      out[k] = last_code;
+    }
+  }
+
+  // Encodes the accepted rows: every row when `keep` is empty and nothing was rejected.
+  void EncodeInto(const std::vector<int64_t>& keep, bool all, size_t n, std::vector<int32_t>& out) {
+    if (!present()) return;
+    out.resize(all ? n : keep.size());
+    if (all) {
+      EncodeRows([](size_t k) { return k; }, n, out.data());
+    } else {
+      EncodeRows([&keep](size_t k) { return static_cast<size_t>(keep[k]); }, keep.size(), out.data());
+    }
   }
 
   absl::Status Status(std::string_view name) const {
@@ -110,8 +145,6 @@ class IdEncoder {
   std::vector<std::string> string_values_;
   absl::flat_hash_map<int64_t, int32_t> int_index_;
   std::vector<int64_t> int_values_;
-  int64_t last_value_ = 0;
-  int32_t last_code_ = kNullCode;
   int64_t bad_row_ = -1;
 };
 
@@ -266,33 +299,30 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   for (const auto& d : in.dimensions) dims.emplace_back(d.second);
   std::vector<std::vector<int32_t>> dim_codes(dims.size());
 
-  log.deal_.reserve(n);
-  log.time_.reserve(n);
-  log.action_.reserve(n);
-  log.row_.reserve(n);
-  if (rep.present()) log.rep_.reserve(n);
-  if (account.present()) log.account_.reserve(n);
-  if (contact.present()) log.contact_.reserve(n);
-  if (role.present()) log.contact_role_.reserve(n);
-  if (has_amount) log.amount_.reserve(n);
-  for (auto& c : dim_codes) c.reserve(n);
-
   const bool has_flags = !in.time_flags.empty();
   const bool has_amount_valid = !in.amount_valid.empty();
-  bool sorted = true;
-  int32_t prev_deal = -1;
-  int64_t prev_time = 0;
+  // Rows accepted so far, materialised only once a row is rejected (until then every
+  // row is kept and the column passes below copy whole columns).
+  std::vector<int64_t> keep;
+  bool all_kept = true;
+  log.action_.reserve(n);
 
   auto reject = [&](size_t i, RejectReason r, std::string_view column,
                     std::string_view detail) -> absl::Status {
     if (options.strict) return StrictError(static_cast<int64_t>(i), column, r, detail);
+    if (all_kept) {
+      all_kept = false;
+      keep.resize(i);
+      std::iota(keep.begin(), keep.end(), int64_t{0});
+    }
     report.rejected.push_back(RejectedRow{static_cast<int64_t>(i), r, -1});
     ++report.rejected_by_reason[static_cast<int>(r)];
     return absl::OkStatus();
   };
 
+  // Pass 1, row by row: the checks that can reject a row, in column order (the first
+  // failing one is the row's reason), and the action codes of accepted rows.
   for (size_t i = 0; i < n; ++i) {
-    // Checks run in column order; the first failing one is the row's reason.
     if (deal.IsNull(i)) {
       if (auto s = reject(i, RejectReason::kNullDeal, "deal", ""); !s.ok()) return s;
       continue;
@@ -333,9 +363,8 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
       }
       continue;
     }
-    double amount = std::numeric_limits<double>::quiet_NaN();
     if (has_amount && !(has_amount_valid && in.amount_valid[i] == 0)) {
-      amount = in.amount[i];
+      const double amount = in.amount[i];
       if (std::isnan(amount)) {
         if (options.nan_amount == NanAmount::kReject) {
           if (auto s = reject(i, RejectReason::kNanAmount, "amount",
@@ -349,29 +378,58 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
         if (auto s = reject(i, RejectReason::kInfiniteAmount, "amount", ""); !s.ok()) return s;
         continue;
       } else if (amount < 0 && !options.allow_negative_amount) {
-        if (auto s = reject(i, RejectReason::kNegativeAmount, "amount",
-                            absl::StrCat(amount));
+        if (auto s = reject(i, RejectReason::kNegativeAmount, "amount", absl::StrCat(amount));
             !s.ok()) {
           return s;
         }
         continue;
       }
     }
-
-    const int32_t d = deal.Encode(i);
-    if (d < prev_deal || (d == prev_deal && t < prev_time)) sorted = false;
-    prev_deal = d;
-    prev_time = t;
-    log.deal_.push_back(d);
-    log.time_.push_back(t);
     log.action_.push_back(a);
-    log.row_.push_back(static_cast<int64_t>(i));
-    if (rep.present()) log.rep_.push_back(rep.Encode(i));
-    if (account.present()) log.account_.push_back(account.Encode(i));
-    if (contact.present()) log.contact_.push_back(contact.Encode(i));
-    if (role.present()) log.contact_role_.push_back(role.Encode(i));
-    if (has_amount) log.amount_.push_back(amount);
-    for (size_t j = 0; j < dims.size(); ++j) dim_codes[j].push_back(dims[j].Encode(i));
+    if (!all_kept) keep.push_back(static_cast<int64_t>(i));
+  }
+
+  // Pass 2, column by column, over the accepted rows.
+  const size_t m = all_kept ? n : keep.size();
+  deal.EncodeInto(keep, all_kept, n, log.deal_);
+  rep.EncodeInto(keep, all_kept, n, log.rep_);
+  account.EncodeInto(keep, all_kept, n, log.account_);
+  contact.EncodeInto(keep, all_kept, n, log.contact_);
+  role.EncodeInto(keep, all_kept, n, log.contact_role_);
+  for (size_t j = 0; j < dims.size(); ++j) dims[j].EncodeInto(keep, all_kept, n, dim_codes[j]);
+  if (all_kept) {
+    log.time_.assign(in.time.begin(), in.time.end());
+    log.row_.resize(n);
+    std::iota(log.row_.begin(), log.row_.end(), int64_t{0});
+  } else {
+    log.time_.resize(m);
+    for (size_t k = 0; k < m; ++k) log.time_[k] = in.time[static_cast<size_t>(keep[k])];
+    log.row_ = std::move(keep);
+  }
+  if (has_amount) {
+    if (all_kept) {
+      log.amount_.assign(in.amount.begin(), in.amount.end());
+    } else {
+      log.amount_.resize(m);
+      for (size_t k = 0; k < m; ++k) log.amount_[k] = in.amount[static_cast<size_t>(log.row_[k])];
+    }
+    if (has_amount_valid) {  // a masked-out amount is missing, whatever the value under it
+      for (size_t k = 0; k < m; ++k) {
+        if (in.amount_valid[static_cast<size_t>(log.row_[k])] == 0) {
+          log.amount_[k] = std::numeric_limits<double>::quiet_NaN();
+        }
+      }
+    }
+  }
+  // Deals are numbered by first appearance, so input grouped by deal and ordered by
+  // time within each has non-decreasing (deal, time) and needs no sort.
+  bool sorted = true;
+  for (size_t k = 1; k < m; ++k) {
+    const int32_t d0 = log.deal_[k - 1], d1 = log.deal_[k];
+    if (d1 < d0 || (d1 == d0 && log.time_[k] < log.time_[k - 1])) {
+      sorted = false;
+      break;
+    }
   }
 
   if (auto s = action.Status(); !s.ok()) return s;
@@ -448,7 +506,6 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   };
   std::vector<uint8_t> drop;
   std::vector<RejectedRow> duplicates;
-  const size_t m = log.time_.size();
   for (size_t start = 0; start < m;) {
     size_t end = start + 1;
     while (end < m && log.deal_[end] == log.deal_[start] && log.time_[end] == log.time_[start]) ++end;

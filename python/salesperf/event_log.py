@@ -83,7 +83,7 @@ class Vocabulary:
 
     def resolve(self, action: str) -> str | None:
         """The actor of ``action``, or ``None`` when it is unknown."""
-        return self._core.resolve(action)  # type: ignore[no-any-return]
+        return self._core.resolve(action)
 
     @property
     def actions(self) -> dict[str, str]:
@@ -180,7 +180,8 @@ class IngestReport:
         out = pd.DataFrame(
             {
                 "row": rows,
-                "reason": pd.Categorical.from_codes(reasons.astype(np.int64), categories=names),
+                "reason": pd.Categorical.from_codes(reasons.astype(np.int64),
+                                                    categories=pd.Index(names)),
                 "column": [cols[r] for r in reasons],
                 "duplicate_of": pd.array(np.where(dup >= 0, dup, 0), dtype="Int64"),
             }
@@ -203,10 +204,11 @@ class IngestReport:
                 f"rejected={self.rows_rejected:,}, deals={self.deals:,})")
 
     def _repr_html_(self) -> str:
+        table = self.by_reason
         rows = "".join(
-            f"<tr><td>{html.escape(r.reason)}</td><td>{html.escape(r.column)}</td>"
-            f"<td style='text-align:right'>{r.rows:,}</td></tr>"
-            for r in self.by_reason.itertuples() if r.rows
+            f"<tr><td>{html.escape(str(reason))}</td><td>{html.escape(str(column))}</td>"
+            f"<td style='text-align:right'>{int(n):,}</td></tr>"
+            for reason, column, n in zip(table["reason"], table["column"], table["rows"]) if n
         )
         unknown = "".join(
             f"<li><code>{html.escape(a)}</code>: {n:,} rows</li>" for a, n in self.unknown_actions.items()
@@ -225,7 +227,8 @@ def _take_rows(source: Any, rows: np.ndarray) -> pd.DataFrame | None:
     if isinstance(source, pd.DataFrame):
         return source.iloc[rows]
     if isinstance(source, pa.Table):
-        return source.take(pa.array(rows)).to_pandas()
+        taken: pd.DataFrame = source.take(pa.array(rows)).to_pandas()
+        return taken
     if isinstance(source, Mapping):
         return pd.DataFrame({str(k): np.asarray(v)[rows] for k, v in source.items()})
     return None
@@ -538,7 +541,8 @@ class EventLog:
             "action": self._categorical("action"),
         }
         actors = np.asarray(self._core.action_actors)[np.asarray(self._core.action)]
-        out["actor"] = pd.Categorical.from_codes(actors.astype(np.int64), categories=list(ACTORS))
+        out["actor"] = pd.Categorical.from_codes(actors.astype(np.int64),
+                                                 categories=pd.Index(list(ACTORS)))
         for role in _OPTIONAL_IDS:
             cat = self._categorical(role)
             if cat is not None:

@@ -1,0 +1,19 @@
+// salesperf/salesperf.h — everything in the library, in one include.
+//
+//   #include "salesperf/salesperf.h"
+//   auto ingested = salesperf::Ingest(columns, vocabulary);
+#ifndef SALESPERF_SALESPERF_H_
+#define SALESPERF_SALESPERF_H_
+
+#include "salesperf/dictionary.h"
+#include "salesperf/event_log.h"
+#include "salesperf/synth.h"
+#include "salesperf/vocabulary.h"
+
+namespace salesperf {
+inline constexpr int kVersionMajor = 0;
+inline constexpr int kVersionMinor = 1;
+inline constexpr int kVersionPatch = 0;
+}  // namespace salesperf
+
+#endif  // SALESPERF_SALESPERF_H_
