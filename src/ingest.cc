@@ -118,7 +118,7 @@ class IdEncoder {
   }
 
   // Encodes the accepted rows: every row when `keep` is empty and nothing was rejected.
-  void EncodeInto(const std::vector<int64_t>& keep, bool all, size_t n, std::vector<int32_t>& out) {
+  void EncodeInto(const Column<int64_t>& keep, bool all, size_t n, Column<int32_t>& out) {
     if (!present()) return;
     out.resize(all ? n : keep.size());
     if (all) {
@@ -220,16 +220,15 @@ class ActionEncoder {
 };
 
 template <typename T>
-void Gather(std::vector<T>& column, std::span<const int64_t> order) {
+void Gather(Column<T>& column, std::span<const int64_t> order) {
   if (column.empty()) return;
-  std::vector<T> out;
-  out.reserve(order.size());
-  for (int64_t k : order) out.push_back(std::move(column[static_cast<size_t>(k)]));
+  Column<T> out(order.size());
+  for (size_t k = 0; k < order.size(); ++k) out[k] = column[static_cast<size_t>(order[k])];
   column.swap(out);
 }
 
 template <typename T>
-void Compact(std::vector<T>& column, std::span<const uint8_t> drop) {
+void Compact(Column<T>& column, std::span<const uint8_t> drop) {
   if (column.empty()) return;
   size_t w = 0;
   for (size_t k = 0; k < column.size(); ++k) {
@@ -297,13 +296,13 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   std::vector<IdEncoder> dims;
   dims.reserve(in.dimensions.size());
   for (const auto& d : in.dimensions) dims.emplace_back(d.second);
-  std::vector<std::vector<int32_t>> dim_codes(dims.size());
+  std::vector<Column<int32_t>> dim_codes(dims.size());
 
   const bool has_flags = !in.time_flags.empty();
   const bool has_amount_valid = !in.amount_valid.empty();
   // Rows accepted so far, materialised only once a row is rejected (until then every
   // row is kept and the column passes below copy whole columns).
-  std::vector<int64_t> keep;
+  Column<int64_t> keep;
   bool all_kept = true;
   log.action_.reserve(n);
 
@@ -447,18 +446,18 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   report.input_was_sorted = sorted;
 
   // Sort: stable counting sort by deal, then a stable sort by time within each deal.
-  std::vector<int64_t> offsets(num_deals + 1, 0);
+  Column<int64_t> offsets(num_deals + 1, 0);
   for (int32_t d : log.deal_) ++offsets[static_cast<size_t>(d) + 1];
   std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
   if (!sorted) {
-    std::vector<int64_t> order(log.deal_.size());
+    Column<int64_t> order(log.deal_.size());
     {
       std::vector<int64_t> next(offsets.begin(), offsets.end() - 1);
       for (size_t k = 0; k < log.deal_.size(); ++k) {
         order[static_cast<size_t>(next[static_cast<size_t>(log.deal_[k])]++)] = static_cast<int64_t>(k);
       }
     }
-    const std::vector<int64_t>& time = log.time_;
+    const Column<int64_t>& time = log.time_;
     for (size_t d = 0; d < num_deals; ++d) {
       auto first = order.begin() + offsets[d];
       auto last = order.begin() + offsets[d + 1];

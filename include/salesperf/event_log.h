@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "salesperf/column.h"
 #include "salesperf/dictionary.h"
 #include "salesperf/vocabulary.h"
 
@@ -154,7 +155,7 @@ struct IngestReport {
 // A named extra dimension column (segment, territory, product, ...).
 struct DimensionColumn {
   std::string name;
-  std::vector<int32_t> codes;
+  Column<int32_t> codes;
   Dictionary dictionary;
   friend bool operator==(const DimensionColumn&, const DimensionColumn&) = default;
 };
@@ -198,14 +199,14 @@ class EventLog {
 
  private:
   friend class EventLogBuilder;
-  std::vector<int32_t> deal_;
-  std::vector<int64_t> time_;
-  std::vector<int32_t> action_;
-  std::vector<int64_t> row_;
-  std::vector<int32_t> rep_, account_, contact_, contact_role_;
-  std::vector<double> amount_;
+  Column<int32_t> deal_;
+  Column<int64_t> time_;
+  Column<int32_t> action_;
+  Column<int64_t> row_;
+  Column<int32_t> rep_, account_, contact_, contact_role_;
+  Column<double> amount_;
   std::vector<DimensionColumn> dimensions_;
-  std::vector<int64_t> deal_offsets_;
+  Column<int64_t> deal_offsets_;
   Dictionary deals_, actions_, reps_, accounts_, contacts_, contact_roles_;
   std::vector<uint8_t> action_actor_;
   Vocabulary vocabulary_;

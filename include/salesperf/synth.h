@@ -114,6 +114,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "salesperf/column.h"
 #include "salesperf/event_log.h"
 #include "salesperf/vocabulary.h"
 
@@ -201,35 +202,10 @@ struct BehaviourTruth {
   std::vector<uint8_t> practised;  // per rep: propensity >= 0.5
 };
 
-// An allocator whose value-initialisation of new elements does nothing, so that the
-// generator's threads (not one serial memset) touch the pages of the big columns
-// first: at 10M events, zero-filling a gigabyte serially was a third of the run.
-template <typename T>
-struct UninitializedAllocator : std::allocator<T> {
-  template <typename U>
-  struct rebind {
-    using other = UninitializedAllocator<U>;
-  };
-  UninitializedAllocator() = default;
-  template <typename U>
-  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
-  template <typename U>
-  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
-    ::new (static_cast<void*>(p)) U;  // default-, not value-initialised
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-// A column of the generated log (a std::vector whose resize leaves values unset).
-template <typename T>
-using SynthVector = std::vector<T, UninitializedAllocator<T>>;
-
 // One identifier column of the generated log: codes into labels, -1 = null.
 struct SynthIdColumn {
   std::string name;
-  SynthVector<int64_t> codes;
+  Column<int64_t> codes;
   std::vector<std::string> labels;
 };
 
@@ -275,8 +251,8 @@ class SyntheticCompany {
 
   SynthOptions options_;
   std::vector<SynthIdColumn> id_columns_;
-  SynthVector<int64_t> time_;
-  SynthVector<double> amount_;
+  salesperf::Column<int64_t> time_;
+  salesperf::Column<double> amount_;
   Vocabulary vocabulary_;
   RepTruth reps_;
   std::vector<BehaviourTruth> behaviours_;

@@ -160,7 +160,7 @@ TEST(SynthTest, EventCountMeetsTheTarget) {
     SyntheticCompany c = Make(n);
     ASSERT_GE(c.size(), n);
     // Without its last deal the log would fall short: at most one deal too many.
-    const SynthVector<int64_t>& deal = c.id_column(C::kDeal).codes;
+    const Column<int64_t>& deal = c.id_column(C::kDeal).codes;
     const int64_t last = deal.back();
     const int64_t last_deal_events = std::count(deal.begin(), deal.end(), last);
     EXPECT_LT(c.size() - last_deal_events, n);
@@ -182,7 +182,7 @@ class SynthDataTest : public ::testing::Test {
 
   // Per deal: [first, last) event positions.
   static std::vector<std::pair<int64_t, int64_t>> Deals() {
-    const SynthVector<int64_t>& deal = company().id_column(C::kDeal).codes;
+    const Column<int64_t>& deal = company().id_column(C::kDeal).codes;
     std::vector<std::pair<int64_t, int64_t>> out;
     for (int64_t i = 0, n = static_cast<int64_t>(deal.size()); i < n;) {
       int64_t j = i;
@@ -199,7 +199,7 @@ SyntheticCompany* SynthDataTest::company_ = nullptr;
 
 TEST_F(SynthDataTest, SortedByDealThenStrictlyByTime) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& deal = c.id_column(C::kDeal).codes;
+  const Column<int64_t>& deal = c.id_column(C::kDeal).codes;
   auto time = c.time();
   EXPECT_EQ(deal.front(), 0);
   EXPECT_EQ(deal.back(), c.num_deals() - 1);
@@ -257,7 +257,7 @@ TEST_F(SynthDataTest, EveryRowCarriesTheDealsAttributes) {
 
 TEST_F(SynthDataTest, BuyerActionsClimbTheLadderInOrder) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   double won = 0, lost = 0;
   for (const auto& [first, last] : Deals()) {
     int stage = 0;
@@ -305,7 +305,7 @@ TEST_F(SynthDataTest, IngestAcceptsEveryRow) {
 
 TEST_F(SynthDataTest, SomeDealsAreStillOpenAtTheEnd) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   int64_t open = 0, open_truth = 0;
   for (const auto& [first, last] : Deals()) {
     const bool closed = action[last - 1] == A(SynthAction::kSign) ||
@@ -329,7 +329,7 @@ struct DealPath {
 
 std::vector<DealPath> Paths(const SyntheticCompany& c,
                             const std::vector<std::pair<int64_t, int64_t>>& deals) {
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   std::vector<DealPath> out;
   for (const auto& [first, last] : deals) {
     DealPath p{first, last, c.id_column(C::kRep).codes[first]};
@@ -396,7 +396,7 @@ TEST_F(SynthDataTest, LeakyRepsConvertLessAtTheirLeakingStage) {
 TEST_F(SynthDataTest, RepsWithMoreWillLogMoreActivitiesPerDealWeek) {
   const SyntheticCompany& c = company();
   const RepTruth& reps = c.reps();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   std::vector<double> activities(reps.size()), weeks(reps.size());
   for (const auto& [first, last] : Deals()) {
     const int64_t rep = c.id_column(C::kRep).codes[first];
@@ -424,8 +424,8 @@ TEST_F(SynthDataTest, RepsWithMoreSkillGetFurther) {
 
 TEST_F(SynthDataTest, DecisionMakerMeetingBeforeProposalRaisesCommit) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
-  const SynthVector<int64_t>& role = c.id_column(C::kContactRole).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& role = c.id_column(C::kContactRole).codes;
   double with = 0, with_yes = 0, without = 0, without_yes = 0;
   std::vector<double> dm_deals(c.reps().size()), rep_deals(c.reps().size());
   for (const DealPath& p : Paths(c, Deals())) {
@@ -456,7 +456,7 @@ TEST_F(SynthDataTest, DecisionMakerMeetingBeforeProposalRaisesCommit) {
 
 TEST_F(SynthDataTest, FollowUpWithin24HoursRaisesTheNextBuyerAction) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   double with = 0, with_yes = 0, without = 0, without_yes = 0;
   for (const DealPath& p : Paths(c, Deals())) {
     for (int s = 1; s <= 5 && s <= p.stage; ++s) {
@@ -477,9 +477,9 @@ TEST_F(SynthDataTest, FollowUpWithin24HoursRaisesTheNextBuyerAction) {
 
 TEST_F(SynthDataTest, MultithreadingRaisesBudgetToProposal) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
-  const SynthVector<int64_t>& contact = c.id_column(C::kContact).codes;
-  const SynthVector<int64_t>& segment = c.id_column(C::kSegment).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& contact = c.id_column(C::kContact).codes;
+  const Column<int64_t>& segment = c.id_column(C::kSegment).codes;
   double with = 0, with_yes = 0, without = 0, without_yes = 0;
   for (const DealPath& p : Paths(c, Deals())) {
     const int budget = static_cast<int>(SynthStage::kBudget);
@@ -502,7 +502,7 @@ TEST_F(SynthDataTest, MultithreadingRaisesBudgetToProposal) {
 
 TEST_F(SynthDataTest, SeasonalityNearQuarterEnds) {
   const SyntheticCompany& c = company();
-  const SynthVector<int64_t>& action = c.id_column(C::kAction).codes;
+  const Column<int64_t>& action = c.id_column(C::kAction).codes;
   // (month of quarter 0..2, day of month) of an instant, from its civil date.
   auto civil = [](int64_t t) {
     const int64_t z = t / kDay + 719468;  // H. Hinnant's days -> civil date
