@@ -229,7 +229,7 @@ void register_event_log(py::module_& m) {
   m.def(
       "ingest",
       [](const py::dict& columns, const Vocabulary& vocabulary, int64_t min_time, int64_t max_time,
-         bool nan_amount_is_null, bool allow_negative_amount, bool strict) {
+         bool nan_amount_is_null, bool allow_negative_amount, bool strict, int threads) {
         auto get = [&](const char* key) -> py::object {
           return columns.contains(key) ? py::object(columns[key]) : py::object(py::none());
         };
@@ -279,6 +279,7 @@ void register_event_log(py::module_& m) {
                                                 : salesperf::NanAmount::kReject;
         options.allow_negative_amount = allow_negative_amount;
         options.strict = strict;
+        options.threads = threads;
 
         absl::StatusOr<salesperf::Ingested> out;
         {
@@ -290,5 +291,6 @@ void register_event_log(py::module_& m) {
                               std::move(result.report));
       },
       py::arg("columns"), py::arg("vocabulary"), py::arg("min_time"), py::arg("max_time"),
-      py::arg("nan_amount_is_null"), py::arg("allow_negative_amount"), py::arg("strict"));
+      py::arg("nan_amount_is_null"), py::arg("allow_negative_amount"), py::arg("strict"),
+      py::arg("threads") = 0);
 }

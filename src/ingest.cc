@@ -1,22 +1,32 @@
-// Ingestion: one fused validation + dictionary-encoding pass over the input rows,
-// then (only when the input is not already in order) a stable counting sort by deal
-// with a per-deal stable sort by time, then exact-duplicate removal.
-//
-// Cost model, for profiling: the fused pass reads each input column once and writes
-// each output column once; deals are numbered in order of first appearance, so input
-// already grouped by deal has non-decreasing deal codes and needs no sort at all.
+// Ingestion, in four steps:
+//   1. validate row by row, in row chunks on several threads: the checks that can
+//      reject a row, in column order (a row's reason is its first failing check);
+//   2. encode column by column, one column per task: ids become dense codes numbered
+//      by first appearance among accepted rows; time and amount are copied whole when
+//      nothing was rejected;
+//   3. only when the input is not already in (deal, time) order: a stable counting
+//      sort by deal, a stable sort by time within each deal, a gather per column;
+//   4. drop exact duplicates (equal in every column), keeping the earliest input row.
+// Each task writes only its own outputs, so the result is the same for any number of
+// threads. Deals are numbered in order of first appearance, so input already grouped
+// by deal has non-decreasing deal codes and skips step 3.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <numeric>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "salesperf/event_log.h"
 #include "absl_compat.h"
+#include "parallel.h"
+#include "salesperf/event_log.h"
 
 using salesperf::internal::Sv;
 
@@ -148,82 +158,65 @@ class IdEncoder {
   int64_t bad_row_ = -1;
 };
 
-// Resolves actions through the vocabulary once per distinct input value.
-class ActionEncoder {
+// The action column as codes into labels, each label resolved through the
+// vocabulary once, before any row is read. Integer actions are first turned into
+// codes into their decimal text.
+class ActionTable {
  public:
-  ActionEncoder(const IdColumn& c, const Vocabulary& v) : col_(c), vocab_(v) {
-    if (col_.coded) state_.assign(col_.labels.size(), kUnresolved);
-  }
-
-  bool IsNull(size_t i) const {
-    if (!col_.valid.empty() && col_.valid[i] == 0) return true;
-    return col_.coded && col_.values[i] < 0;
-  }
-
-  // Dense action code of a non-null row, or kUnknown (recording the name).
-  int32_t Encode(size_t i) {
-    const int64_t v = col_.values[i];
-    if (col_.coded) {
-      if (v >= static_cast<int64_t>(state_.size())) {
-        if (bad_row_ < 0) bad_row_ = static_cast<int64_t>(i);
-        return kUnknown;
+  ActionTable(const IdColumn& col, const Vocabulary& vocab) {
+    if (col.coded) {
+      column_ = col;
+    } else {
+      absl::flat_hash_map<int64_t, int64_t> index;
+      owned_codes_.resize(col.values.size());
+      for (size_t i = 0; i < col.values.size(); ++i) {
+        if (!col.valid.empty() && col.valid[i] == 0) {
+          owned_codes_[i] = -1;
+          continue;
+        }
+        auto [it, inserted] = index.try_emplace(col.values[i], static_cast<int64_t>(owned_labels_.size()));
+        if (inserted) owned_labels_.push_back(absl::StrCat(col.values[i]));
+        owned_codes_[i] = it->second;
       }
-      int32_t& s = state_[static_cast<size_t>(v)];
-      if (s == kUnresolved) s = Resolve(col_.labels[static_cast<size_t>(v)]);
-      if (s == kUnknown) CountUnknown(col_.labels[static_cast<size_t>(v)]);
-      return s;
+      column_ = IdColumn::Coded(owned_codes_, owned_labels_);
     }
-    auto [it, inserted] = int_state_.try_emplace(v, kUnresolved);
-    if (inserted) it->second = Resolve(absl::StrCat(v));
-    if (it->second == kUnknown) CountUnknown(absl::StrCat(v));
-    return it->second;
+    actor_.resize(column_.labels.size());
+    for (size_t k = 0; k < column_.labels.size(); ++k) {
+      std::optional<Actor> a = vocab.Resolve(column_.labels[k]);
+      actor_[k] = a ? static_cast<int8_t>(*a) : kUnknown;
+    }
   }
 
-  absl::Status Status() const {
-    if (bad_row_ < 0) return absl::OkStatus();
-    return ColumnError("action", absl::StrCat("row ", bad_row_, ": code ",
-                                              col_.values[static_cast<size_t>(bad_row_)],
-                                              " is beyond its ", col_.labels.size(), " labels"));
+  const IdColumn& column() const { return column_; }
+  bool IsNull(size_t i) const {
+    return column_.values[i] < 0 || (!column_.valid.empty() && column_.valid[i] == 0);
   }
+  int64_t num_labels() const { return static_cast<int64_t>(actor_.size()); }
+  // The actor of a row's label, or kUnknown; the code must be in range.
+  int8_t actor(int64_t code) const { return actor_[static_cast<size_t>(code)]; }
 
-  static constexpr int32_t kUnresolved = -2;
-  static constexpr int32_t kUnknown = -1;
-
-  std::vector<std::string> names;     // dense action code -> name
-  std::vector<uint8_t> actors;        // dense action code -> Actor
-  std::vector<std::string> prefix_matched;
-  std::vector<std::pair<std::string, int64_t>> unknown;  // by first appearance
-  std::string last_unknown;
+  static constexpr int8_t kUnknown = -1;
 
  private:
-  int32_t Resolve(const std::string& name) {
-    std::optional<Actor> actor = vocab_.Resolve(name);
-    if (!actor) return kUnknown;
-    if (!vocab_.IsListed(name)) prefix_matched.push_back(name);
-    names.push_back(name);
-    actors.push_back(static_cast<uint8_t>(*actor));
-    return static_cast<int32_t>(names.size() - 1);
-  }
-  void CountUnknown(const std::string& name) {
-    last_unknown = name;
-    auto [it, inserted] = unknown_index_.try_emplace(name, unknown.size());
-    if (inserted) unknown.emplace_back(name, 0);
-    ++unknown[it->second].second;
-  }
-
-  const IdColumn& col_;
-  const Vocabulary& vocab_;
-  std::vector<int32_t> state_;  // input code -> dense action code / kUnknown / kUnresolved
-  absl::flat_hash_map<int64_t, int32_t> int_state_;
-  absl::flat_hash_map<std::string, size_t> unknown_index_;
-  int64_t bad_row_ = -1;
+  IdColumn column_;
+  Column<int64_t> owned_codes_;
+  std::vector<std::string> owned_labels_;
+  std::vector<int8_t> actor_;
 };
 
 template <typename T>
 void Gather(Column<T>& column, std::span<const int64_t> order) {
   if (column.empty()) return;
   Column<T> out(order.size());
-  for (size_t k = 0; k < order.size(); ++k) out[k] = column[static_cast<size_t>(order[k])];
+  // Random reads: prefetching a few iterations ahead keeps several misses in flight.
+  constexpr size_t kAhead = 16;
+  const size_t n = order.size();
+  const size_t head = n > kAhead ? n - kAhead : 0;
+  for (size_t k = 0; k < head; ++k) {
+    __builtin_prefetch(&column[static_cast<size_t>(order[k + kAhead])]);
+    out[k] = column[static_cast<size_t>(order[k])];
+  }
+  for (size_t k = head; k < n; ++k) out[k] = column[static_cast<size_t>(order[k])];
   column.swap(out);
 }
 
@@ -237,10 +230,6 @@ void Compact(Column<T>& column, std::span<const uint8_t> drop) {
   column.resize(w);
 }
 
-bool SameAmount(double a, double b) {
-  return a == b || (std::isnan(a) && std::isnan(b));
-}
-
 absl::Status StrictError(int64_t row, std::string_view column, RejectReason reason,
                          std::string_view detail) {
   absl::Status s = absl::InvalidArgumentError(
@@ -250,6 +239,17 @@ absl::Status StrictError(int64_t row, std::string_view column, RejectReason reas
   s.SetPayload(Sv(kColumnPayload), absl::Cord(Sv(column)));
   return s;
 }
+
+// The outcome of validating one chunk of rows.
+struct ChunkResult {
+  std::vector<RejectedRow> rejected;   // in row order
+  std::vector<int64_t> unknown_count;  // per action label (sized on first use)
+  std::vector<int64_t> unknown_first;  // first row of each unknown label
+  absl::Status error;                  // strict mode's first bad row, or a bad code
+};
+
+// Bounded, so that an adversarial run of simultaneous events stays O(k log k).
+constexpr size_t kPairwiseRun = 32;
 
 }  // namespace
 
@@ -263,6 +263,9 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   }
   if (options.min_time > options.max_time) {
     return absl::InvalidArgumentError("ingest options: min_time is after max_time");
+  }
+  if (options.threads < 0) {
+    return absl::InvalidArgumentError("ingest options: threads must be 0 (every core) or more");
   }
   if (auto s = CheckIdColumn("deal", in.deal, n, true); !s.ok()) return s;
   if (auto s = CheckIdColumn("action", in.action, n, true); !s.ok()) return s;
@@ -284,154 +287,191 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   if (!in.amount_valid.empty() && in.amount_valid.size() != n) {
     return ColumnError("amount", "validity mask length differs from the column");
   }
+  const int threads = internal::ThreadsFor(options.threads, n);
 
   Ingested result;
   EventLog& log = result.log;
   IngestReport& report = result.report;
   report.rows_in = static_cast<int64_t>(n);
 
-  IdEncoder deal(in.deal), rep(in.rep), account(in.account), contact(in.contact),
-      role(in.contact_role);
-  ActionEncoder action(in.action, vocabulary);
+  const ActionTable actions(in.action, vocabulary);
+  const bool has_flags = !in.time_flags.empty();
+  const bool has_amount_valid = !in.amount_valid.empty();
+
+  // ---- 1. Validate, in row chunks.
+  const size_t num_chunks = threads == 1 ? 1 : static_cast<size_t>(threads) * 4;
+  std::vector<ChunkResult> chunks(num_chunks);
+  internal::ParallelFor(num_chunks, threads, [&](size_t c) {
+    ChunkResult& out = chunks[c];
+    const size_t begin = n * c / num_chunks, end = n * (c + 1) / num_chunks;
+    auto reject = [&](size_t i, RejectReason r, std::string_view column,
+                      std::string_view detail) -> bool {
+      if (options.strict) {
+        out.error = StrictError(static_cast<int64_t>(i), column, r, detail);
+        return false;
+      }
+      out.rejected.push_back(RejectedRow{static_cast<int64_t>(i), r, -1});
+      return true;
+    };
+    const bool deal_coded = in.deal.coded;
+    const uint8_t* deal_valid = in.deal.valid.empty() ? nullptr : in.deal.valid.data();
+    for (size_t i = begin; i < end; ++i) {
+      if ((deal_valid != nullptr && deal_valid[i] == 0) || (deal_coded && in.deal.values[i] < 0)) {
+        if (!reject(i, RejectReason::kNullDeal, "deal", "")) return;
+        continue;
+      }
+      const int64_t t = in.time[i];
+      if (has_flags && in.time_flags[i] != 0) {
+        const RejectReason r = in.time_flags[i] == static_cast<uint8_t>(TimeFlag::kNaive)
+                                   ? RejectReason::kNaiveTime
+                               : in.time_flags[i] == static_cast<uint8_t>(TimeFlag::kAmbiguousLocal)
+                                   ? RejectReason::kAmbiguousLocalTime
+                                   : RejectReason::kUnparseableTime;
+        if (!reject(i, r, "time", "")) return;
+        continue;
+      }
+      if (t == kNullInstant) {
+        if (!reject(i, RejectReason::kNullTime, "time", "")) return;
+        continue;
+      }
+      if (t < options.min_time || t > options.max_time) {
+        if (!reject(i, RejectReason::kTimeOutOfRange, "time",
+                    absl::StrCat(t, " ns since 1970-01-01T00:00:00Z"))) {
+          return;
+        }
+        continue;
+      }
+      if (actions.IsNull(i)) {
+        if (!reject(i, RejectReason::kNullAction, "action", "")) return;
+        continue;
+      }
+      const int64_t code = actions.column().values[i];
+      if (code >= actions.num_labels()) {
+        out.error = ColumnError("action", absl::StrCat("row ", i, ": code ", code, " is beyond its ",
+                                                       actions.num_labels(), " labels"));
+        return;
+      }
+      if (actions.actor(code) == ActionTable::kUnknown) {
+        const auto k = static_cast<size_t>(code);
+        if (!reject(i, RejectReason::kUnknownAction, "action",
+                    absl::StrCat("'", actions.column().labels[k], "' is not in the vocabulary"))) {
+          return;
+        }
+        if (out.unknown_count.empty()) {
+          out.unknown_count.assign(static_cast<size_t>(actions.num_labels()), 0);
+          out.unknown_first.assign(static_cast<size_t>(actions.num_labels()), -1);
+        }
+        if (out.unknown_count[k]++ == 0) out.unknown_first[k] = static_cast<int64_t>(i);
+        continue;
+      }
+      if (has_amount && !(has_amount_valid && in.amount_valid[i] == 0)) {
+        const double amount = in.amount[i];
+        if (std::isnan(amount)) {
+          if (options.nan_amount == NanAmount::kReject) {
+            if (!reject(i, RejectReason::kNanAmount, "amount",
+                        "pass nan_amount=null to treat NaN as a missing amount")) {
+              return;
+            }
+            continue;
+          }
+        } else if (std::isinf(amount)) {
+          if (!reject(i, RejectReason::kInfiniteAmount, "amount", "")) return;
+          continue;
+        } else if (amount < 0 && !options.allow_negative_amount) {
+          if (!reject(i, RejectReason::kNegativeAmount, "amount", absl::StrCat(amount))) return;
+          continue;
+        }
+      }
+    }
+  });
+  // Chunks are in row order, so the first chunk with an error holds the first bad row.
+  for (const ChunkResult& c : chunks) {
+    if (!c.error.ok()) return c.error;
+  }
+  {
+    size_t total = 0;
+    for (const ChunkResult& c : chunks) total += c.rejected.size();
+    report.rejected.reserve(total);
+    for (ChunkResult& c : chunks) {
+      report.rejected.insert(report.rejected.end(), c.rejected.begin(), c.rejected.end());
+    }
+    for (const RejectedRow& r : report.rejected) ++report.rejected_by_reason[static_cast<int>(r.reason)];
+    // Unknown actions, with their row counts, in order of first appearance.
+    std::vector<std::tuple<int64_t, std::string, int64_t>> unknown;  // first row, name, rows
+    for (size_t k = 0; k < static_cast<size_t>(actions.num_labels()); ++k) {
+      int64_t count = 0, first = -1;
+      for (const ChunkResult& c : chunks) {
+        if (c.unknown_count.empty() || c.unknown_count[k] == 0) continue;
+        if (first < 0) first = c.unknown_first[k];
+        count += c.unknown_count[k];
+      }
+      if (count > 0) unknown.emplace_back(first, actions.column().labels[k], count);
+    }
+    std::sort(unknown.begin(), unknown.end());
+    for (auto& [first, name, count] : unknown) report.unknown_actions.emplace_back(std::move(name), count);
+  }
+  chunks.clear();
+
+  // Rows accepted, materialised only when some row was rejected.
+  const bool all_kept = report.rejected.empty();
+  Column<int64_t> keep;
+  if (!all_kept) {
+    keep.resize(n - report.rejected.size());
+    size_t w = 0, r = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (r < report.rejected.size() && report.rejected[r].row == static_cast<int64_t>(i)) {
+        ++r;
+      } else {
+        keep[w++] = static_cast<int64_t>(i);
+      }
+    }
+  }
+  const size_t m = all_kept ? n : keep.size();
+
+  // ---- 2. Encode, one column per task.
+  IdEncoder deal(in.deal), action(actions.column()), rep(in.rep), account(in.account),
+      contact(in.contact), role(in.contact_role);
   std::vector<IdEncoder> dims;
   dims.reserve(in.dimensions.size());
   for (const auto& d : in.dimensions) dims.emplace_back(d.second);
   std::vector<Column<int32_t>> dim_codes(dims.size());
-
-  const bool has_flags = !in.time_flags.empty();
-  const bool has_amount_valid = !in.amount_valid.empty();
-  // Rows accepted so far, materialised only once a row is rejected (until then every
-  // row is kept and the column passes below copy whole columns).
-  Column<int64_t> keep;
-  bool all_kept = true;
-  log.action_.reserve(n);
-
-  auto reject = [&](size_t i, RejectReason r, std::string_view column,
-                    std::string_view detail) -> absl::Status {
-    if (options.strict) return StrictError(static_cast<int64_t>(i), column, r, detail);
-    if (all_kept) {
-      all_kept = false;
-      keep.resize(i);
-      std::iota(keep.begin(), keep.end(), int64_t{0});
-    }
-    report.rejected.push_back(RejectedRow{static_cast<int64_t>(i), r, -1});
-    ++report.rejected_by_reason[static_cast<int>(r)];
-    return absl::OkStatus();
+  std::vector<std::function<void()>> tasks = {
+      [&] { deal.EncodeInto(keep, all_kept, n, log.deal_); },
+      [&] { action.EncodeInto(keep, all_kept, n, log.action_); },
+      [&] { rep.EncodeInto(keep, all_kept, n, log.rep_); },
+      [&] { account.EncodeInto(keep, all_kept, n, log.account_); },
+      [&] { contact.EncodeInto(keep, all_kept, n, log.contact_); },
+      [&] { role.EncodeInto(keep, all_kept, n, log.contact_role_); },
+      [&] {
+        if (all_kept) {
+          log.time_.assign(in.time.begin(), in.time.end());
+        } else {
+          log.time_.resize(m);
+          for (size_t k = 0; k < m; ++k) log.time_[k] = in.time[static_cast<size_t>(keep[k])];
+        }
+      },
+      [&] {
+        if (!has_amount) return;
+        log.amount_.resize(m);
+        for (size_t k = 0; k < m; ++k) {
+          const size_t i = all_kept ? k : static_cast<size_t>(keep[k]);
+          // A masked-out amount is missing, whatever the value under it.
+          log.amount_[k] = has_amount_valid && in.amount_valid[i] == 0
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : in.amount[i];
+        }
+      },
   };
-
-  // Pass 1, row by row: the checks that can reject a row, in column order (the first
-  // failing one is the row's reason), and the action codes of accepted rows.
-  for (size_t i = 0; i < n; ++i) {
-    if (deal.IsNull(i)) {
-      if (auto s = reject(i, RejectReason::kNullDeal, "deal", ""); !s.ok()) return s;
-      continue;
-    }
-    const int64_t t = in.time[i];
-    if (has_flags && in.time_flags[i] != 0) {
-      RejectReason r = in.time_flags[i] == static_cast<uint8_t>(TimeFlag::kNaive)
-                           ? RejectReason::kNaiveTime
-                       : in.time_flags[i] == static_cast<uint8_t>(TimeFlag::kAmbiguousLocal)
-                           ? RejectReason::kAmbiguousLocalTime
-                           : RejectReason::kUnparseableTime;
-      if (auto s = reject(i, r, "time", ""); !s.ok()) return s;
-      continue;
-    }
-    if (t == kNullInstant) {
-      if (auto s = reject(i, RejectReason::kNullTime, "time", ""); !s.ok()) return s;
-      continue;
-    }
-    if (t < options.min_time || t > options.max_time) {
-      if (auto s = reject(i, RejectReason::kTimeOutOfRange, "time",
-                          absl::StrCat(t, " ns since 1970-01-01T00:00:00Z"));
-          !s.ok()) {
-        return s;
-      }
-      continue;
-    }
-    if (action.IsNull(i)) {
-      if (auto s = reject(i, RejectReason::kNullAction, "action", ""); !s.ok()) return s;
-      continue;
-    }
-    const int32_t a = action.Encode(i);
-    if (a == ActionEncoder::kUnknown) {
-      if (!action.Status().ok()) return action.Status();
-      if (auto s = reject(i, RejectReason::kUnknownAction, "action",
-                          absl::StrCat("'", action.last_unknown, "' is not in the vocabulary"));
-          !s.ok()) {
-        return s;
-      }
-      continue;
-    }
-    if (has_amount && !(has_amount_valid && in.amount_valid[i] == 0)) {
-      const double amount = in.amount[i];
-      if (std::isnan(amount)) {
-        if (options.nan_amount == NanAmount::kReject) {
-          if (auto s = reject(i, RejectReason::kNanAmount, "amount",
-                              "pass nan_amount=null to treat NaN as a missing amount");
-              !s.ok()) {
-            return s;
-          }
-          continue;
-        }
-      } else if (std::isinf(amount)) {
-        if (auto s = reject(i, RejectReason::kInfiniteAmount, "amount", ""); !s.ok()) return s;
-        continue;
-      } else if (amount < 0 && !options.allow_negative_amount) {
-        if (auto s = reject(i, RejectReason::kNegativeAmount, "amount", absl::StrCat(amount));
-            !s.ok()) {
-          return s;
-        }
-        continue;
-      }
-    }
-    log.action_.push_back(a);
-    if (!all_kept) keep.push_back(static_cast<int64_t>(i));
+  for (size_t j = 0; j < dims.size(); ++j) {
+    tasks.push_back([&, j] { dims[j].EncodeInto(keep, all_kept, n, dim_codes[j]); });
   }
-
-  // Pass 2, column by column, over the accepted rows.
-  const size_t m = all_kept ? n : keep.size();
-  deal.EncodeInto(keep, all_kept, n, log.deal_);
-  rep.EncodeInto(keep, all_kept, n, log.rep_);
-  account.EncodeInto(keep, all_kept, n, log.account_);
-  contact.EncodeInto(keep, all_kept, n, log.contact_);
-  role.EncodeInto(keep, all_kept, n, log.contact_role_);
-  for (size_t j = 0; j < dims.size(); ++j) dims[j].EncodeInto(keep, all_kept, n, dim_codes[j]);
+  internal::ParallelFor(tasks.size(), threads, [&](size_t t) { tasks[t](); });
   if (all_kept) {
-    log.time_.assign(in.time.begin(), in.time.end());
     log.row_.resize(n);
     std::iota(log.row_.begin(), log.row_.end(), int64_t{0});
   } else {
-    log.time_.resize(m);
-    for (size_t k = 0; k < m; ++k) log.time_[k] = in.time[static_cast<size_t>(keep[k])];
     log.row_ = std::move(keep);
   }
-  if (has_amount) {
-    if (all_kept) {
-      log.amount_.assign(in.amount.begin(), in.amount.end());
-    } else {
-      log.amount_.resize(m);
-      for (size_t k = 0; k < m; ++k) log.amount_[k] = in.amount[static_cast<size_t>(log.row_[k])];
-    }
-    if (has_amount_valid) {  // a masked-out amount is missing, whatever the value under it
-      for (size_t k = 0; k < m; ++k) {
-        if (in.amount_valid[static_cast<size_t>(log.row_[k])] == 0) {
-          log.amount_[k] = std::numeric_limits<double>::quiet_NaN();
-        }
-      }
-    }
-  }
-  // Deals are numbered by first appearance, so input grouped by deal and ordered by
-  // time within each has non-decreasing (deal, time) and needs no sort.
-  bool sorted = true;
-  for (size_t k = 1; k < m; ++k) {
-    const int32_t d0 = log.deal_[k - 1], d1 = log.deal_[k];
-    if (d1 < d0 || (d1 == d0 && log.time_[k] < log.time_[k - 1])) {
-      sorted = false;
-      break;
-    }
-  }
-
-  if (auto s = action.Status(); !s.ok()) return s;
   for (auto [enc, name] : {std::pair{&deal, "deal"}, std::pair{&rep, "rep"},
                            std::pair{&account, "account"}, std::pair{&contact, "contact"},
                            std::pair{&role, "contact_role"}}) {
@@ -443,116 +483,127 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
 
   log.deals_ = deal.TakeDictionary();
   const size_t num_deals = static_cast<size_t>(log.deals_.size());
-  report.input_was_sorted = sorted;
 
-  // Sort: stable counting sort by deal, then a stable sort by time within each deal.
+  // ---- 3. Sort, unless already in order.
+  bool sorted = true;
+  for (size_t k = 1; k < m; ++k) {
+    const int32_t d0 = log.deal_[k - 1], d1 = log.deal_[k];
+    if (d1 < d0 || (d1 == d0 && log.time_[k] < log.time_[k - 1])) {
+      sorted = false;
+      break;
+    }
+  }
+  report.input_was_sorted = sorted;
   Column<int64_t> offsets(num_deals + 1, 0);
   for (int32_t d : log.deal_) ++offsets[static_cast<size_t>(d) + 1];
   std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
   if (!sorted) {
-    Column<int64_t> order(log.deal_.size());
+    // The scatter also moves each time next to its row, so that sorting a deal's
+    // events reads contiguous memory instead of chasing indices into the time column.
+    Column<int64_t> order(m), sorted_time(m);
     {
-      std::vector<int64_t> next(offsets.begin(), offsets.end() - 1);
-      for (size_t k = 0; k < log.deal_.size(); ++k) {
-        order[static_cast<size_t>(next[static_cast<size_t>(log.deal_[k])]++)] = static_cast<int64_t>(k);
+      Column<int64_t> next(offsets.begin(), offsets.end() - 1);
+      for (size_t k = 0; k < m; ++k) {
+        const auto pos = static_cast<size_t>(next[static_cast<size_t>(log.deal_[k])]++);
+        order[pos] = static_cast<int64_t>(k);
+        sorted_time[pos] = log.time_[k];
       }
     }
-    const Column<int64_t>& time = log.time_;
-    for (size_t d = 0; d < num_deals; ++d) {
-      auto first = order.begin() + offsets[d];
-      auto last = order.begin() + offsets[d + 1];
-      auto by_time = [&time](int64_t x, int64_t y) {
-        return time[static_cast<size_t>(x)] < time[static_cast<size_t>(y)];
-      };
-      if (std::is_sorted(first, last, by_time)) continue;
-      if (last - first <= 32) {
-        // Insertion sort: stable, and no buffer allocation per deal as stable_sort has.
-        for (auto it = first + 1; it != last; ++it) {
-          const int64_t v = *it;
-          auto hole = it;
-          for (; hole != first && by_time(v, *(hole - 1)); --hole) *hole = *(hole - 1);
-          *hole = v;
+    const size_t blocks = static_cast<size_t>(threads) * 8;
+    internal::ParallelFor(blocks, threads, [&](size_t b) {
+      std::vector<std::pair<int64_t, int64_t>> buffer;
+      for (size_t d = num_deals * b / blocks; d < num_deals * (b + 1) / blocks; ++d) {
+        const auto first = static_cast<size_t>(offsets[d]), last = static_cast<size_t>(offsets[d + 1]);
+        int64_t* t = sorted_time.data();
+        int64_t* o = order.data();
+        if (std::is_sorted(t + first, t + last)) continue;
+        if (last - first <= kPairwiseRun) {
+          // Insertion sort of (time, row) pairs: stable, and allocation-free.
+          for (size_t i = first + 1; i < last; ++i) {
+            const int64_t tv = t[i], ov = o[i];
+            size_t hole = i;
+            for (; hole > first && tv < t[hole - 1]; --hole) {
+              t[hole] = t[hole - 1];
+              o[hole] = o[hole - 1];
+            }
+            t[hole] = tv;
+            o[hole] = ov;
+          }
+        } else {
+          buffer.clear();
+          for (size_t i = first; i < last; ++i) buffer.emplace_back(t[i], o[i]);
+          std::stable_sort(buffer.begin(), buffer.end(),
+                           [](const auto& x, const auto& y) { return x.first < y.first; });
+          for (size_t i = first; i < last; ++i) std::tie(t[i], o[i]) = buffer[i - first];
         }
-      } else {
-        std::stable_sort(first, last, by_time);
       }
-    }
-    Gather(log.deal_, order);
-    Gather(log.time_, order);
-    Gather(log.action_, order);
-    Gather(log.row_, order);
-    Gather(log.rep_, order);
-    Gather(log.account_, order);
-    Gather(log.contact_, order);
-    Gather(log.contact_role_, order);
-    Gather(log.amount_, order);
-    for (auto& c : dim_codes) Gather(c, order);
+    });
+    log.time_.swap(sorted_time);
+    sorted_time = Column<int64_t>();
+    std::vector<std::function<void()>> gathers = {
+        [&] { Gather(log.deal_, order); },
+        [&] { Gather(log.action_, order); },  [&] { Gather(log.row_, order); },
+        [&] { Gather(log.rep_, order); },     [&] { Gather(log.account_, order); },
+        [&] { Gather(log.contact_, order); }, [&] { Gather(log.contact_role_, order); },
+        [&] { Gather(log.amount_, order); },
+    };
+    for (auto& c : dim_codes) gathers.push_back([&c, &order] { Gather(c, order); });
+    internal::ParallelFor(gathers.size(), threads, [&](size_t t) { gathers[t](); });
   }
 
-  // Exact duplicates: equal in every column. Only events of one deal at one instant
-  // can be equal, so compare within each such run; the earliest input row is kept.
-  auto same_event = [&](size_t x, size_t y) {
-    if (log.action_[x] != log.action_[y]) return false;
-    if (!log.rep_.empty() && log.rep_[x] != log.rep_[y]) return false;
-    if (!log.account_.empty() && log.account_[x] != log.account_[y]) return false;
-    if (!log.contact_.empty() && log.contact_[x] != log.contact_[y]) return false;
-    if (!log.contact_role_.empty() && log.contact_role_[x] != log.contact_role_[y]) return false;
-    if (!log.amount_.empty() && !SameAmount(log.amount_[x], log.amount_[y])) return false;
-    for (const auto& c : dim_codes) {
-      if (c[x] != c[y]) return false;
+  // ---- 4. Exact duplicates: equal in every column. Only events of one deal at one
+  // instant can be equal, so compare within each such run; the earliest row is kept.
+  auto compare = [&](size_t x, size_t y) -> int {  // <0, 0, >0 over every column but row
+    auto cmp = [](auto a, auto b) { return a < b ? -1 : b < a ? 1 : 0; };
+    if (int c = cmp(log.action_[x], log.action_[y])) return c;
+    if (!log.rep_.empty()) { if (int c = cmp(log.rep_[x], log.rep_[y])) return c; }
+    if (!log.account_.empty()) { if (int c = cmp(log.account_[x], log.account_[y])) return c; }
+    if (!log.contact_.empty()) { if (int c = cmp(log.contact_[x], log.contact_[y])) return c; }
+    if (!log.contact_role_.empty()) {
+      if (int c = cmp(log.contact_role_[x], log.contact_role_[y])) return c;
     }
-    return true;
+    if (!log.amount_.empty()) {  // NaN (missing) equals NaN and sorts first
+      const double a = log.amount_[x], b = log.amount_[y];
+      const bool na = std::isnan(a), nb = std::isnan(b);
+      if (na != nb) return na ? -1 : 1;
+      if (!na) { if (int c = cmp(a, b)) return c; }
+    }
+    for (const auto& col : dim_codes) {
+      if (int c = cmp(col[x], col[y])) return c;
+    }
+    return 0;
   };
   std::vector<uint8_t> drop;
   std::vector<RejectedRow> duplicates;
+  auto mark = [&](size_t dup, size_t kept) {
+    drop[dup] = 1;
+    duplicates.push_back(RejectedRow{log.row_[dup], RejectReason::kDuplicateEvent, log.row_[kept]});
+  };
   for (size_t start = 0; start < m;) {
     size_t end = start + 1;
     while (end < m && log.deal_[end] == log.deal_[start] && log.time_[end] == log.time_[start]) ++end;
     if (end - start > 1) {
       if (drop.empty()) drop.assign(m, 0);
-      // Within a run, positions follow input order, so the first of equals is kept.
-      // Runs are short in practice; a long one is sorted by content first.
-      if (end - start <= 32) {
+      // Positions within a run follow input order, so the first of equals is kept.
+      if (end - start <= kPairwiseRun) {
         for (size_t y = start + 1; y < end; ++y) {
           for (size_t x = start; x < y; ++x) {
-            if (!drop[x] && same_event(x, y)) {
-              drop[y] = 1;
-              duplicates.push_back(RejectedRow{log.row_[y], RejectReason::kDuplicateEvent, log.row_[x]});
+            if (!drop[x] && compare(x, y) == 0) {
+              mark(y, x);
               break;
             }
           }
         }
-      } else {
+      } else {  // a long run: sort by content (stable), then equal neighbours
         std::vector<size_t> idx(end - start);
         std::iota(idx.begin(), idx.end(), start);
-        auto less = [&](size_t x, size_t y) {
-          auto key = [&](size_t k) {
-            return std::tuple(log.action_[k], log.rep_.empty() ? 0 : log.rep_[k],
-                              log.account_.empty() ? 0 : log.account_[k],
-                              log.contact_.empty() ? 0 : log.contact_[k],
-                              log.contact_role_.empty() ? 0 : log.contact_role_[k]);
-          };
-          return key(x) < key(y);
-        };
-        std::stable_sort(idx.begin(), idx.end(), less);
-        for (size_t p = 0; p < idx.size();) {
-          size_t q = p + 1;
-          while (q < idx.size() && !less(idx[p], idx[q])) ++q;
-          // idx[p..q) agree on the sort key; compare fully, pairwise, in input order.
-          std::vector<size_t> group(idx.begin() + static_cast<std::ptrdiff_t>(p),
-                                    idx.begin() + static_cast<std::ptrdiff_t>(q));
-          std::sort(group.begin(), group.end());
-          for (size_t b = 1; b < group.size(); ++b) {
-            for (size_t a2 = 0; a2 < b; ++a2) {
-              if (!drop[group[a2]] && same_event(group[a2], group[b])) {
-                drop[group[b]] = 1;
-                duplicates.push_back(RejectedRow{log.row_[group[b]], RejectReason::kDuplicateEvent,
-                                                 log.row_[group[a2]]});
-                break;
-              }
-            }
+        std::stable_sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return compare(x, y) < 0; });
+        for (size_t p = 1, head = idx[0]; p < idx.size(); ++p) {
+          if (compare(head, idx[p]) == 0) {
+            mark(idx[p], head);
+          } else {
+            head = idx[p];
           }
-          p = q;
         }
       }
     }
@@ -590,8 +641,11 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   }
 
   log.deal_offsets_ = std::move(offsets);
-  log.actions_ = Dictionary::Strings(std::move(action.names));
-  log.action_actor_ = std::move(action.actors);
+  log.actions_ = action.TakeDictionary();
+  for (const std::string& name : log.actions_.strings()) {
+    log.action_actor_.push_back(static_cast<uint8_t>(*vocabulary.Resolve(name)));
+    if (!vocabulary.IsListed(name)) report.prefix_matched_actions.push_back(name);
+  }
   if (rep.present()) log.reps_ = rep.TakeDictionary();
   if (account.present()) log.accounts_ = account.TakeDictionary();
   if (contact.present()) log.contacts_ = contact.TakeDictionary();
@@ -604,8 +658,6 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
 
   report.rows_accepted = log.size();
   report.rows_rejected = static_cast<int64_t>(report.rejected.size());
-  report.unknown_actions = std::move(action.unknown);
-  report.prefix_matched_actions = std::move(action.prefix_matched);
   report.deals = log.num_deals();
   if (report.rows_accepted + report.rows_rejected != report.rows_in) {
     return absl::InternalError(absl::StrCat("ingest accounting broken: ", report.rows_in, " in, ",

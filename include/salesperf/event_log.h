@@ -101,6 +101,8 @@ struct IngestOptions {
   bool allow_negative_amount = false;
   // Raise on the first bad row instead of rejecting it.
   bool strict = false;
+  // Worker threads; 0 = every core. The result is identical for every value.
+  int threads = 0;
 };
 
 // Why a row was rejected. The numbering is stable (it is part of reports).
@@ -150,6 +152,8 @@ struct IngestReport {
   // A few lines for people: the accounting and each reason with its count.
   std::string Summary() const;
   int64_t rejected_for(RejectReason r) const { return rejected_by_reason[static_cast<int>(r)]; }
+
+  friend bool operator==(const IngestReport&, const IngestReport&) = default;
 };
 
 // A named extra dimension column (segment, territory, product, ...).

@@ -74,6 +74,7 @@ def ingest(
     nan_amount_is_null: bool,
     allow_negative_amount: bool,
     strict: bool,
+    threads: int = 0,
 ) -> tuple[EventLog, IngestReport]: ...
 def generate_company(
     seed: int = 7,

@@ -276,6 +276,7 @@ class EventLog:
         allow_negative_amount: bool = False,
         min_time: Any = _DEFAULT_MIN_TIME,
         max_time: Any = _DEFAULT_MAX_TIME,
+        threads: int = 0,
     ) -> EventLog:
         """Ingest a pandas DataFrame (or a dict of columns / numpy arrays).
 
@@ -312,6 +313,9 @@ class EventLog:
             Keep negative amounts (credits, refunds) instead of rejecting them.
         min_time, max_time:
             The plausible range of times; rows outside are rejected.
+        threads:
+            Worker threads for the C++ core (0 = every core); the result is the
+            same for every value. The GIL is released while the core works.
 
         Examples
         --------
@@ -331,7 +335,8 @@ class EventLog:
             contact=contact, contact_role=contact_role, amount=amount, actor=actor,
             dimensions=dimensions, vocabulary=vocabulary, tz=tz, time_format=time_format,
             time_unit=time_unit, strict=strict, nan_amount=nan_amount,
-            allow_negative_amount=allow_negative_amount, min_time=min_time, max_time=max_time)
+            allow_negative_amount=allow_negative_amount, min_time=min_time, max_time=max_time,
+            threads=threads)
 
     @classmethod
     def from_arrow(cls, data: Any, **kwargs: Any) -> EventLog:
@@ -453,6 +458,7 @@ class EventLog:
         allow_negative_amount: bool = False,
         min_time: Any = _DEFAULT_MIN_TIME,
         max_time: Any = _DEFAULT_MAX_TIME,
+        threads: int = 0,
     ) -> EventLog:
         if nan_amount not in ("reject", "null"):
             raise InvalidArgumentError(f"nan_amount must be 'reject' or 'null', not {nan_amount!r}")
@@ -475,7 +481,7 @@ class EventLog:
             spec["amount"], spec["amount_valid"] = _columns.amount_spec(cols["amount"])
         core, report = _core.ingest(
             spec, vocab._core, _to_ns(min_time, "min_time"), _to_ns(max_time, "max_time"),
-            nan_amount == "null", allow_negative_amount, strict)
+            nan_amount == "null", allow_negative_amount, strict, int(threads))
         return cls(core, IngestReport(report, source), vocab)
 
     # ---------------------------------------------------------------- reading

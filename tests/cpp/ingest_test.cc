@@ -233,7 +233,7 @@ Input RandomInput(uint32_t seed, int n) {
       in.segment.push_back(in.segment[j]);
       continue;
     }
-    in.deal.push_back(pick(8) * 1000 - 3000);
+    in.deal.push_back(n > 1000 ? pick(n / 10) : pick(8) * 1000 - 3000);
     in.deal_valid.push_back(pick(30) != 0);
     const int tk = pick(40);
     in.time.push_back(tk == 0 ? kNullInstant : tk == 1 ? -kDay : kJan2026 + pick(5) * kDay);
@@ -303,12 +303,10 @@ Reference ReferenceIngest(const Input& in) {
   return ref;
 }
 
-class IngestMatchesReference : public ::testing::TestWithParam<uint32_t> {};
-
-TEST_P(IngestMatchesReference, RandomInput) {
-  const int n = 1 + static_cast<int>(GetParam() % 7) * 60;
-  Input in = RandomInput(GetParam(), n);
-  auto out = Ingest(in.View(), SalesVocabulary());
+void ExpectMatchesReference(const Input& in, int n, int threads) {
+  IngestOptions options;
+  options.threads = threads;
+  auto out = Ingest(in.View(), SalesVocabulary(), options);
   ASSERT_TRUE(out.ok()) << out.status();
   Reference ref = ReferenceIngest(in);
   const EventLog& log = out->log;
@@ -332,12 +330,59 @@ TEST_P(IngestMatchesReference, RandomInput) {
   // Offsets delimit each deal's events.
   for (int32_t d = 0; d < log.num_deals(); ++d) {
     for (int64_t k = log.deal_offsets()[d]; k < log.deal_offsets()[d + 1]; ++k) {
-      EXPECT_EQ(log.deal()[static_cast<size_t>(k)], d);
+      ASSERT_EQ(log.deal()[static_cast<size_t>(k)], d);
     }
   }
 }
 
+class IngestMatchesReference : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(IngestMatchesReference, RandomInput) {
+  const int n = 1 + static_cast<int>(GetParam() % 7) * 60;
+  ExpectMatchesReference(RandomInput(GetParam(), n), n, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, IngestMatchesReference, ::testing::Range(1u, 201u));
+
+// Large enough that ingestion splits the work over threads (chunks of rows, one
+// column per task, the sort by blocks of deals).
+TEST(Ingest, ThreadsGiveTheReferenceResultAndTheSameBits) {
+  const int n = 300'000;
+  Input in = RandomInput(77, n);
+  ExpectMatchesReference(in, n, 3);
+  IngestOptions one, many;
+  one.threads = 1;
+  many.threads = 4;
+  auto a = Ingest(in.View(), SalesVocabulary(), one);
+  auto b = Ingest(in.View(), SalesVocabulary(), many);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->log == b->log);
+  EXPECT_TRUE(a->report == b->report);
+  EXPECT_GT(a->report.rejected_for(RejectReason::kDuplicateEvent), 0);
+  EXPECT_FALSE(a->report.input_was_sorted);
+}
+
+TEST(Ingest, StrictReportsTheFirstBadRowWhateverTheThreads) {
+  const int n = 300'000;
+  Input in = RandomInput(5, n);
+  IngestOptions strict;
+  strict.strict = true;
+  strict.threads = 1;
+  auto a = Ingest(in.View(), SalesVocabulary(), strict);
+  strict.threads = 4;
+  auto b = Ingest(in.View(), SalesVocabulary(), strict);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status(), b.status());
+  // Duplicates are looked for only once every row passes the row checks.
+  int64_t first_bad = -1;
+  for (const RejectedRow& r : ReferenceIngest(in).rejected) {
+    if (r.reason != RejectReason::kDuplicateEvent) {
+      first_bad = r.row;
+      break;
+    }
+  }
+  EXPECT_EQ(std::string(*a.status().GetPayload("salesperf.row")), std::to_string(first_bad));
+}
 
 TEST(Ingest, LongRunOfSimultaneousEventsFindsDuplicates) {
   // 100 events of one deal at one instant: 50 distinct, each twice (past the

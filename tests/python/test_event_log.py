@@ -328,3 +328,26 @@ def test_random_logs_match_pandas(df: pd.DataFrame) -> None:
     assert out["row"].tolist() == expected["row"].tolist()
     assert out["deal"].astype(str).tolist() == expected["deal"].tolist()
     assert out["time"].tolist() == expected["time"].tolist()
+
+
+def test_thread_count_never_changes_the_result() -> None:
+    events = salesperf.synth.company(events=150_000, seed=2).events
+    shuffled = events.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    dims = ["segment", "territory"]
+    one = salesperf.EventLog.from_pandas(shuffled, dimensions=dims, threads=1)
+    two = salesperf.EventLog.from_pandas(shuffled, dimensions=dims, threads=2)
+    for column in ["deal", "action", "rep", "account", "contact", "contact_role", *dims]:
+        assert np.array_equal(one.codes(column), two.codes(column)), column
+        assert one.dictionary(column) == two.dictionary(column), column
+    assert np.array_equal(one.time_ns, two.time_ns)
+    assert np.array_equal(one.to_pandas()["row"], two.to_pandas()["row"])
+    assert not one.report.input_was_sorted and one.report.rows_rejected == 0
+    # Within each deal, the shuffled rows come back in the generator's (time) order;
+    # deals themselves are numbered by first appearance in the shuffled input.
+    got = one.to_pandas()
+    got = got.assign(deal=got["deal"].astype(str)).sort_values("deal", kind="stable")
+    want = events.assign(deal=events["deal"].astype(str)).sort_values("deal", kind="stable")
+    assert np.array_equal(got["time"].astype("int64").to_numpy(), want["time"].astype("int64").to_numpy())
+    assert np.array_equal(got["action"].astype(str).to_numpy(), want["action"].astype(str).to_numpy())
+    with pytest.raises(InvalidArgumentError, match="threads"):
+        salesperf.EventLog.from_pandas(shuffled, threads=-1)
