@@ -45,7 +45,7 @@ py-install: deps
 
 py-test: py-install
 	cd /tmp && $(CURDIR)/$(PY) -c "import salesperf; print('import salesperf', salesperf.__version__, 'from', salesperf.__file__)"
-	$(PY) -m pytest -n $(JOBS) -q tests/python
+	$(PY) -m pytest -n $(JOBS) -q tests/python --doctest-modules --pyargs salesperf
 
 typecheck: deps
 	$(PY) -m mypy

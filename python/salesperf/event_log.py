@@ -562,7 +562,8 @@ class EventLog:
         return pd.DataFrame(out)
 
     def summary(self) -> dict[str, pd.DataFrame]:
-        """Events by actor and action, and deals and events per rep."""
+        """Events by actor and action; per rep: deals, events, buyer actions, seller
+        activities and buyer actions per seller activity (NaN for a rep with none)."""
         actions = self.actions.sort_values(["actor", "events"], ascending=[True, False])
         result = {"actions": actions.reset_index(drop=True)}
         rep_codes = self.codes("rep")
@@ -580,6 +581,11 @@ class EventLog:
                 seller_activities=("actor", lambda a: int((a == 1).sum())),
             )
             per_rep.index = pd.Index([self.dictionary("rep")[i] for i in per_rep.index], name="rep")
+            # Buyer actions per seller activity: effort invested with little buyer
+            # response shows up as a low ratio.
+            per_rep["buyer_per_seller"] = (
+                per_rep["buyer_actions"] / per_rep["seller_activities"].where(
+                    per_rep["seller_activities"] > 0)).round(3)
             result["reps"] = per_rep.sort_values("deals", ascending=False)
         return result
 

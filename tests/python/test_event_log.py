@@ -351,3 +351,29 @@ def test_thread_count_never_changes_the_result() -> None:
     assert np.array_equal(got["action"].astype(str).to_numpy(), want["action"].astype(str).to_numpy())
     with pytest.raises(InvalidArgumentError, match="threads"):
         salesperf.EventLog.from_pandas(shuffled, threads=-1)
+
+
+def test_summary_counts_match_pandas() -> None:
+    log = salesperf.synth.company(events=20_000, seed=9).event_log()
+    parts = log.summary()
+    ev = log.to_pandas()
+    by_action = ev.groupby("action", observed=True).size()
+    actions = parts["actions"].set_index("action")
+    assert actions["events"].to_dict() == by_action.to_dict()
+    assert sum(actions["events"]) == len(ev)
+    reps = parts["reps"]
+    g = ev.groupby("rep", observed=True)
+    expected = pd.DataFrame({
+        "deals": g["deal"].nunique(),
+        "events": g.size(),
+        "buyer_actions": g["actor"].apply(lambda a: int((a == "buyer").sum())),
+        "seller_activities": g["actor"].apply(lambda a: int((a == "seller").sum())),
+    })
+    expected.index = expected.index.astype(str)
+    got = reps.copy()
+    got.index = got.index.astype(str)
+    got = got.loc[expected.index]
+    for col in expected.columns:
+        assert got[col].tolist() == expected[col].tolist(), col
+    ratio = expected["buyer_actions"] / expected["seller_activities"]
+    assert np.allclose(got["buyer_per_seller"], ratio.round(3))
