@@ -8,6 +8,7 @@ namespace py = pybind11;
 
 void register_event_log(py::module_& m);
 void register_synth(py::module_& m);
+void register_stages(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   salesperf_py::RegisterStatusTranslator(m);
   register_event_log(m);
   register_synth(m);
+  register_stages(m);
 }

@@ -5,9 +5,12 @@
 #ifndef SALESPERF_SALESPERF_H_
 #define SALESPERF_SALESPERF_H_
 
+#include "salesperf/column.h"
 #include "salesperf/dictionary.h"
 #include "salesperf/event_log.h"
+#include "salesperf/stage_model.h"
 #include "salesperf/synth.h"
+#include "salesperf/timelines.h"
 #include "salesperf/vocabulary.h"
 
 namespace salesperf {

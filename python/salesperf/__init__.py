@@ -15,12 +15,16 @@ from . import crm, datasets, errors, synth
 from ._core import __version__
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
+from .stages import StageMachine, StageModel, Timelines
 
 __all__ = [
     "ACTORS",
     "Error",
     "EventLog",
     "IngestReport",
+    "StageMachine",
+    "StageModel",
+    "Timelines",
     "Vocabulary",
     "__version__",
     "crm",

@@ -29,6 +29,7 @@ import pandas as pd
 
 from .crm import snapshot_to_events
 from .event_log import EventLog, Vocabulary
+from .stages import StageModel
 
 __all__ = [
     "BPIC2012_CITATION",
@@ -211,3 +212,36 @@ def maven_crm(
         dimensions=dims)
     log = EventLog.from_pandas(events, dimensions=dims, **kwargs)
     return MavenCRM(events, log)
+
+
+# The stages of a loan application read as a sales funnel. The customer's own acts
+# (applying, returning the signed offer, cancelling) are buyer behaviour; the
+# institute's decisions are system facts, which stages may also rest on. Seller work
+# items (W_*) never move a stage.
+BPIC2012_STAGES: tuple[tuple[str, str], ...] = (
+    ("Submitted", "A_SUBMITTED"),       # the customer applies (buyer)
+    ("PreAccepted", "A_PREACCEPTED"),   # the institute pre-accepts (system)
+    ("Accepted", "A_ACCEPTED"),         # the application is accepted (system)
+    ("OfferSent", "O_SENT"),            # an offer goes out (system)
+    ("OfferReturned", "O_SENT_BACK"),   # the customer returns the signed offer (buyer)
+)
+BPIC2012_WON = ("A_APPROVED",)
+BPIC2012_LOST = ("A_DECLINED", "A_CANCELLED")  # declined by the institute / cancelled by the customer
+
+
+def bpic2012_stage_model() -> StageModel:
+    """The buyer-behaviour funnel of the BPIC 2012 log (strict ordering, latch).
+
+    Submitted → PreAccepted → Accepted → OfferSent → OfferReturned (the customer
+    returns the signed offer) → Won (``A_APPROVED``); Lost when the institute
+    declines (``A_DECLINED``) or the customer cancels (``A_CANCELLED``), the reason
+    being that action.
+
+    >>> [s for s in bpic2012_stage_model().stage_names]
+    ['Submitted', 'PreAccepted', 'Accepted', 'OfferSent', 'OfferReturned']
+    """
+    return StageModel(
+        stages=[{"name": name, "rules": [{"any": [action]}]} for name, action in BPIC2012_STAGES],
+        won=[{"any": list(BPIC2012_WON)}],
+        lost=[{"any": list(BPIC2012_LOST)}],
+    )
