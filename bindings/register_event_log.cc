@@ -226,6 +226,18 @@ void register_event_log(py::module_& m) {
            })
       .def_property_readonly("vocabulary", [](const EventLog& log) { return log.vocabulary(); });
 
+  m.def("append_events", [](const EventLog& base, const EventLog& batch) {
+    absl::StatusOr<salesperf::Appended> out;
+    {
+      py::gil_scoped_release release;
+      out = salesperf::AppendEvents(base, batch);
+    }
+    salesperf::Appended a = salesperf_py::ValueOrThrow(std::move(out));
+    py::array_t<int32_t> touched(static_cast<py::ssize_t>(a.touched_deals.size()), a.touched_deals.data());
+    py::array_t<int64_t> dups(static_cast<py::ssize_t>(a.duplicate_rows.size()), a.duplicate_rows.data());
+    return py::make_tuple(std::make_shared<EventLog>(std::move(a.log)), touched, dups);
+  });
+
   m.def(
       "ingest",
       [](const py::dict& columns, const Vocabulary& vocabulary, int64_t min_time, int64_t max_time,

@@ -133,6 +133,25 @@ void register_stages(py::module_& m) {
       },
       py::arg("machine"), py::arg("log"), py::arg("as_of") = py::none(), py::arg("threads") = 0);
 
+  m.def(
+      "update_stages",
+      [](const StageMachine& machine, const EventLog& log, const Timelines& previous,
+         const py::array_t<int32_t, py::array::c_style | py::array::forcecast>& touched,
+         std::optional<int64_t> as_of, int threads) {
+        salesperf::RunOptions options;
+        options.as_of = as_of;
+        options.threads = threads;
+        std::span<const int32_t> deals(touched.data(), static_cast<size_t>(touched.size()));
+        absl::StatusOr<Timelines> out;
+        {
+          py::gil_scoped_release release;
+          out = salesperf::UpdateStages(machine, log, previous, deals, options);
+        }
+        return std::make_shared<Timelines>(salesperf_py::ValueOrThrow(std::move(out)));
+      },
+      py::arg("machine"), py::arg("log"), py::arg("previous"), py::arg("touched"),
+      py::arg("as_of") = py::none(), py::arg("threads") = 0);
+
   std::vector<std::string> outcomes, kinds;
   for (int k = 0; k <= 4; ++k) outcomes.emplace_back(salesperf::OutcomeName(static_cast<salesperf::Outcome>(k)));
   for (int k = 0; k <= 6; ++k) {

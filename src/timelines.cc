@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <ranges>
 
 #include "absl/strings/str_cat.h"
 #include "parallel.h"
@@ -182,8 +183,10 @@ struct BlockOutput {
 };
 
 // Runs the deals [first, last) of the log.
-void RunBlock(const StageMachine& m, const EventLog& log, int32_t first, int32_t last,
-              Timelines& out, BlockOutput& block) {
+template <typename DealList>
+void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals, Timelines& out,
+              BlockOutput& block) {
+  const auto count = static_cast<size_t>(std::ranges::distance(deals));
   const int32_t S = m.num_open + 2;
   const int32_t won_stage = m.num_open, lost_stage = m.num_open + 1;
   RuleState state(m);
@@ -198,7 +201,7 @@ void RunBlock(const StageMachine& m, const EventLog& log, int32_t first, int32_t
   std::vector<int32_t> fired_stages;
   {  // Most deals move a few times: reserving spares the rows most regrowth.
     TransitionRows& rows = block.transitions;
-    const auto expect = static_cast<size_t>(last - first) * 3;
+    const auto expect = count * 3;
     rows.deal.reserve(expect);
     rows.from.reserve(expect);
     rows.to.reserve(expect);
@@ -214,7 +217,7 @@ void RunBlock(const StageMachine& m, const EventLog& log, int32_t first, int32_t
   for (size_t a = 0; a < inert.size(); ++a) {
     inert[a] = m.rule_offsets[a] == m.rule_offsets[a + 1] && !m.excluded_action[a];
   }
-  for (int32_t d = first; d < last; ++d) {
+  for (const int32_t d : deals) {
     state.Reset();
     int64_t* entered = &out.first_entered[static_cast<size_t>(d) * S];
     int64_t* left = &out.last_left[static_cast<size_t>(d) * S];
@@ -402,6 +405,7 @@ void StallBlock(const StageMachine& m, int32_t first, int32_t last, Timelines& o
     out.outcome[di] = static_cast<uint8_t>(Outcome::kLost);
     out.outcome_time[di] = close;
     out.lost_reason[di] = kReasonStalled;
+    out.left_before_close[di] = out.last_left[di * S + static_cast<size_t>(s)];
     out.last_left[di * S + static_cast<size_t>(s)] = close;
     int64_t& lost_entry = out.first_entered[di * S + static_cast<size_t>(m.num_open + 1)];
     if (lost_entry == kNever || close < lost_entry) lost_entry = close;
@@ -438,38 +442,182 @@ int64_t Percentile(std::vector<int64_t>& values, double p) {
   return static_cast<int64_t>(std::floor(v));
 }
 
-}  // namespace
+// The last event time: each deal's events are in time order.
+int64_t LastEventTime(const EventLog& log) {
+  int64_t t = log.size() == 0 ? 0 : std::numeric_limits<int64_t>::min();
+  for (int32_t d = 0; d < log.num_deals(); ++d) {
+    t = std::max(t, log.time()[static_cast<size_t>(log.deal_offsets()[d + 1] - 1)]);
+  }
+  return t;
+}
 
-absl::StatusOr<Timelines> RunStages(const StageMachine& machine, const EventLog& log,
-                                    const RunOptions& options) {
+absl::Status CheckFits(const StageMachine& machine, const EventLog& log, const RunOptions& options) {
   if (machine.rule_offsets.size() != static_cast<size_t>(log.actions().size()) + 1 ||
       machine.excluded_action.size() != static_cast<size_t>(log.actions().size())) {
     return absl::FailedPreconditionError(
         "the stage machine was compiled against another log (its action table does not match)");
   }
   if (options.threads < 0) return absl::InvalidArgumentError("threads must be 0 (every core) or more");
-  const int32_t num_deals = log.num_deals();
-  const int32_t S = machine.num_open + 2;
-  Timelines out;
+  return absl::OkStatus();
+}
+
+void SizeFor(Timelines& out, const StageMachine& machine, size_t nd) {
+  const auto S = static_cast<size_t>(machine.num_open + 2);
   out.stage_names = machine.stage_names;
   out.num_open = machine.num_open;
-  if (options.as_of) {
-    out.as_of = *options.as_of;
-  } else {  // the last event time: each deal's events are in time order
-    out.as_of = log.size() == 0 ? 0 : std::numeric_limits<int64_t>::min();
-    for (int32_t d = 0; d < num_deals; ++d) {
-      out.as_of = std::max(out.as_of, log.time()[static_cast<size_t>(log.deal_offsets()[d + 1] - 1)]);
-    }
-  }
-  const auto nd = static_cast<size_t>(num_deals);
   out.current_stage.resize(nd);
   out.outcome.resize(nd);
   out.outcome_time.resize(nd);
   out.lost_reason.resize(nd);
   out.value.resize(nd);
   out.quiet_since.resize(nd);
-  out.first_entered.resize(nd * static_cast<size_t>(S));  // each block fills its deals' rows
-  out.last_left.resize(nd * static_cast<size_t>(S));
+  out.left_before_close.assign(nd, kNever);
+  out.first_entered.resize(nd * S);  // filled deal by deal
+  out.last_left.resize(nd * S);
+}
+
+void MoveRows(TransitionRows& rows, Timelines::Transitions& tr) {
+  tr.deal = std::move(rows.deal);
+  tr.from = std::move(rows.from);
+  tr.to = std::move(rows.to);
+  tr.time = std::move(rows.time);
+  tr.kind = std::move(rows.kind);
+  tr.in_window = std::move(rows.in_window);
+  tr.action = std::move(rows.action);
+}
+
+}  // namespace
+
+absl::StatusOr<Timelines> UpdateStages(const StageMachine& machine, const EventLog& log,
+                                       const Timelines& previous, std::span<const int32_t> touched,
+                                       const RunOptions& options) {
+  if (auto s = CheckFits(machine, log, options); !s.ok()) return s;
+  for (size_t s = 0; s < machine.stall.size(); ++s) {
+    if (machine.stall[s].percentile) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stage '", machine.stage_names[s],
+          "' has a percentile stall limit, which depends on every deal: use RunStages"));
+    }
+  }
+  if (previous.stage_names != machine.stage_names) {
+    return absl::FailedPreconditionError("the previous timelines come from a model with other stages");
+  }
+  const auto nd = static_cast<size_t>(log.num_deals());
+  const size_t prev_nd = previous.outcome.size();
+  const auto S = static_cast<size_t>(machine.num_open + 2);
+  if (prev_nd > nd || previous.first_entered.size() != prev_nd * S) {
+    return absl::FailedPreconditionError("the previous timelines have more deals than the log");
+  }
+  std::vector<uint8_t> is_touched(nd, 0);
+  for (size_t i = 0; i < touched.size(); ++i) {
+    const int32_t d = touched[i];
+    if (d < 0 || static_cast<size_t>(d) >= nd || (i > 0 && d <= touched[i - 1])) {
+      return absl::InvalidArgumentError("touched deals must be ascending deal codes of the log");
+    }
+    is_touched[static_cast<size_t>(d)] = 1;
+  }
+  for (size_t d = prev_nd; d < nd; ++d) {
+    if (!is_touched[d]) {
+      return absl::InvalidArgumentError(absl::StrCat("deal ", d, " is new but not listed as touched"));
+    }
+  }
+
+  Timelines out;
+  SizeFor(out, machine, nd);
+  out.as_of = options.as_of ? *options.as_of : LastEventTime(log);
+  const int32_t lost_stage = machine.num_open + 1;
+
+  // Untouched deals: the previous rows, with the stall overlay undone.
+  std::vector<size_t> prev_rows(prev_nd + 1, 0);
+  for (int32_t d : previous.transitions.deal) ++prev_rows[static_cast<size_t>(d) + 1];
+  std::partial_sum(prev_rows.begin(), prev_rows.end(), prev_rows.begin());
+  std::vector<uint8_t> drop_last(prev_nd, 0);
+  for (size_t d = 0; d < prev_nd; ++d) {
+    if (is_touched[d]) continue;
+    out.current_stage[d] = previous.current_stage[d];
+    out.outcome[d] = previous.outcome[d];
+    out.outcome_time[d] = previous.outcome_time[d];
+    out.lost_reason[d] = previous.lost_reason[d];
+    out.value[d] = previous.value[d];
+    out.quiet_since[d] = previous.quiet_since[d];
+    std::copy_n(previous.first_entered.begin() + static_cast<std::ptrdiff_t>(d * S), S,
+                out.first_entered.begin() + static_cast<std::ptrdiff_t>(d * S));
+    std::copy_n(previous.last_left.begin() + static_cast<std::ptrdiff_t>(d * S), S,
+                out.last_left.begin() + static_cast<std::ptrdiff_t>(d * S));
+    if (out.outcome[d] == static_cast<uint8_t>(Outcome::kStalled)) {
+      out.outcome[d] = static_cast<uint8_t>(Outcome::kOpen);
+      out.outcome_time[d] = kNever;
+    } else if (out.outcome[d] == static_cast<uint8_t>(Outcome::kLost) &&
+               out.lost_reason[d] == kReasonStalled) {
+      const int64_t close = out.outcome_time[d];
+      const auto s = static_cast<size_t>(out.current_stage[d]);
+      out.last_left[d * S + s] = previous.left_before_close[d];
+      int64_t& lost_entry = out.first_entered[d * S + static_cast<size_t>(lost_stage)];
+      if (lost_entry == close) lost_entry = kNever;
+      out.outcome[d] = static_cast<uint8_t>(Outcome::kOpen);
+      out.outcome_time[d] = kNever;
+      out.lost_reason[d] = -1;
+      drop_last[d] = 1;
+    }
+  }
+
+  // Touched deals: run again, in blocks of the touched list.
+  const int threads = internal::ThreadsFor(options.threads, touched.size(), 1 << 12);
+  const size_t blocks = threads == 1 ? 1 : static_cast<size_t>(threads) * 8;
+  std::vector<BlockOutput> parts(blocks);
+  internal::ParallelFor(blocks, threads, [&](size_t b) {
+    RunBlock(machine, log, touched.subspan(touched.size() * b / blocks,
+                                           touched.size() * (b + 1) / blocks - touched.size() * b / blocks),
+             out, parts[b]);
+  });
+
+  // Transitions in deal order: touched deals' new rows, the others' previous rows.
+  TransitionRows rows;
+  size_t part = 0, pos = 0;
+  for (size_t d = 0; d < nd; ++d) {
+    if (is_touched[d]) {
+      while (part < blocks) {
+        const TransitionRows& p = parts[part].transitions;
+        if (pos < p.time.size() && p.deal[pos] == static_cast<int32_t>(d)) {
+          rows.Add(p.deal[pos], p.from[pos], p.to[pos], p.time[pos],
+                   static_cast<TransitionKind>(p.kind[pos]), p.in_window[pos] != 0, p.action[pos]);
+          ++pos;
+        } else if (pos >= p.time.size()) {
+          ++part;
+          pos = 0;
+        } else {
+          break;
+        }
+      }
+      continue;
+    }
+    const auto& tr = previous.transitions;
+    const size_t end = prev_rows[d + 1] - (drop_last[d] ? 1 : 0);
+    for (size_t r = prev_rows[d]; r < end; ++r) {
+      rows.Add(tr.deal[r], tr.from[r], tr.to[r], tr.time[r], static_cast<TransitionKind>(tr.kind[r]),
+               tr.in_window[r] != 0, tr.action[r]);
+    }
+  }
+
+  out.stall_limit.assign(static_cast<size_t>(machine.num_open), -1);
+  for (size_t s = 0; s < static_cast<size_t>(machine.num_open); ++s) {
+    if (machine.stall[s].fixed) out.stall_limit[s] = *machine.stall[s].fixed;
+  }
+  StallBlock(machine, 0, static_cast<int32_t>(nd), out, rows);
+  MoveRows(rows, out.transitions);
+  return out;
+}
+
+absl::StatusOr<Timelines> RunStages(const StageMachine& machine, const EventLog& log,
+                                    const RunOptions& options) {
+  if (auto s = CheckFits(machine, log, options); !s.ok()) return s;
+  const int32_t num_deals = log.num_deals();
+  Timelines out;
+  out.stage_names = machine.stage_names;
+  out.num_open = machine.num_open;
+  out.as_of = options.as_of ? *options.as_of : LastEventTime(log);
+  const auto nd = static_cast<size_t>(num_deals);
+  SizeFor(out, machine, nd);
 
   const int threads = internal::ThreadsFor(options.threads, static_cast<size_t>(log.size()));
   const size_t blocks = threads == 1 ? 1 : static_cast<size_t>(threads) * 8;
@@ -479,7 +627,7 @@ absl::StatusOr<Timelines> RunStages(const StageMachine& machine, const EventLog&
   };
   internal::ParallelFor(blocks, threads, [&](size_t b) {
     const auto [lo, hi] = block_range(b);
-    RunBlock(machine, log, lo, hi, out, parts[b]);
+    RunBlock(machine, log, std::views::iota(lo, hi), out, parts[b]);
   });
 
   // Stall limits, from every deal's completed visits.

@@ -203,6 +203,7 @@ class EventLog {
 
  private:
   friend class EventLogBuilder;
+  friend class EventLogAppender;
   Column<int32_t> deal_;
   Column<int64_t> time_;
   Column<int32_t> action_;
@@ -228,6 +229,24 @@ struct Ingested {
 // status carries payloads "salesperf.row" and "salesperf.column").
 absl::StatusOr<Ingested> Ingest(const EventColumns& columns, const Vocabulary& vocabulary,
                                 const IngestOptions& options = {});
+
+// A log grown by a batch: `log` keeps every code of the base log (deal d of the base
+// is deal d here; new deals, reps, actions ... get the next codes), each deal's
+// events merged in time order (base events first among equal times), and batch rows
+// numbered after the base's (row = base's largest row + 1 + the batch row).
+struct Appended {
+  EventLog log;
+  std::vector<int32_t> touched_deals;       // deals with a batch event, ascending
+  std::vector<int64_t> duplicate_rows;      // batch rows equal to an event already in the base
+};
+
+// Appends `batch` (ingested on its own, e.g. a nightly extract) to `base`. Errors
+// (InvalidArgument, naming the column or action): the two logs have different
+// optional or dimension columns, an id column is text in one and integers in the
+// other, or a batch action is unknown to the base's vocabulary or has another actor
+// there. A batch event equal in every column to a base event is not added again; its
+// batch row is listed in duplicate_rows.
+absl::StatusOr<Appended> AppendEvents(const EventLog& base, const EventLog& batch);
 
 // Payload type URLs set on strict-mode errors.
 inline constexpr std::string_view kRowPayload = "salesperf.row";

@@ -64,6 +64,9 @@ struct Timelines {
   // closed as stalled): the later of the current visit's start and the last buyer
   // action, which stalls are judged from; kNullInstant otherwise.
   Column<int64_t> quiet_since;
+  // Deals closed as stalled: their stage's last_left before the close, so that an
+  // update can undo the close; kNullInstant otherwise.
+  Column<int64_t> left_before_close;
 
   // Per deal and stage, deal-major: index d * num_stages() + s. kNullInstant when never.
   Column<int64_t> first_entered;
@@ -86,6 +89,17 @@ struct Timelines {
 // Runs `machine` (compiled against `log`) over every deal of `log`.
 absl::StatusOr<Timelines> RunStages(const StageMachine& machine, const EventLog& log,
                                     const RunOptions& options = {});
+
+// The timelines of a log that grew by a batch (AppendEvents), recomputing only the
+// deals the batch touched: `log` is Appended::log, `previous` the timelines of the
+// base log under the same model, `touched` is Appended::touched_deals. Untouched deals
+// are taken from `previous`; stalls are judged again for every deal at the new as_of.
+// Gives exactly RunStages(machine, log, options). FailedPrecondition when a stage has
+// a percentile stall limit (it depends on every deal: run RunStages instead) or when
+// `previous` does not fit the machine and log.
+absl::StatusOr<Timelines> UpdateStages(const StageMachine& machine, const EventLog& log,
+                                       const Timelines& previous, std::span<const int32_t> touched,
+                                       const RunOptions& options = {});
 
 }  // namespace salesperf
 

@@ -134,3 +134,15 @@ class Timelines:
 def run_stages(
     machine: StageMachine, log: EventLog, as_of: int | None = None, threads: int = 0
 ) -> Timelines: ...
+
+def update_stages(
+    machine: StageMachine,
+    log: EventLog,
+    previous: Timelines,
+    touched: npt.NDArray[np.int32],
+    as_of: int | None = None,
+    threads: int = 0,
+) -> Timelines: ...
+def append_events(
+    base: EventLog, batch: EventLog
+) -> tuple[EventLog, npt.NDArray[np.int32], npt.NDArray[np.int64]]: ...

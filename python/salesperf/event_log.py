@@ -250,6 +250,10 @@ class EventLog:
         self._core = core
         self.report = report
         self.vocabulary = vocabulary
+        #: After :meth:`append`: codes of the deals that gained events, and batch rows
+        #: not added because the log already had them.
+        self.touched_deals: np.ndarray | None = None
+        self.duplicate_rows: np.ndarray | None = None
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -483,6 +487,33 @@ class EventLog:
             spec, vocab._core, _to_ns(min_time, "min_time"), _to_ns(max_time, "max_time"),
             nan_amount == "null", allow_negative_amount, strict, int(threads))
         return cls(core, IngestReport(report, source), vocab)
+
+    def append(self, batch: EventLog) -> EventLog:
+        """This log grown by ``batch`` (say, a nightly extract ingested on its own).
+
+        Every deal, rep, action ... keeps its code, so results computed on this log
+        can be updated instead of recomputed (:meth:`salesperf.Timelines.update`).
+        The returned log's ``touched_deals`` lists the deals that gained events, and
+        ``duplicate_rows`` the batch rows already present (equal in every column),
+        which are not added twice. Its ``report`` is the batch's.
+
+        >>> import pandas as pd, salesperf
+        >>> vocab = {"reply": "buyer"}
+        >>> day = lambda d: pd.Timestamp(d, tz="UTC")
+        >>> base = salesperf.EventLog.from_pandas(pd.DataFrame(
+        ...     {"deal": ["a"], "time": [day("2026-01-01")], "action": ["reply"]}), vocabulary=vocab)
+        >>> batch = salesperf.EventLog.from_pandas(pd.DataFrame(
+        ...     {"deal": ["b", "a"], "time": [day("2026-01-02")] * 2, "action": ["reply"] * 2}),
+        ...     vocabulary=vocab)
+        >>> grown = base.append(batch)
+        >>> grown.dictionary("deal"), grown.touched_deals.tolist()
+        (['a', 'b'], [0, 1])
+        """
+        core, touched, duplicates = _core.append_events(self._core, batch._core)
+        out = EventLog(core, batch.report, self.vocabulary)
+        out.touched_deals = touched
+        out.duplicate_rows = duplicates
+        return out
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:

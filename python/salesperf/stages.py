@@ -193,14 +193,9 @@ class StageModel:
         ``threads`` = 0 uses every core, and never changes the result.
         """
         machine = self.compile(log)
-        as_of_ns = None
-        if as_of is not None:
-            ts = pd.Timestamp(as_of)
-            if ts.tzinfo is None:
-                raise InvalidArgumentError("as_of must be tz-aware, e.g. pd.Timestamp('2026-01-01', tz='UTC')")
-            as_of_ns = int(ts.tz_convert("UTC").as_unit("ns").value)
+        as_of_ns = _as_of_ns(as_of)
         core = _core.run_stages(machine._core, log._core, as_of_ns, int(threads))
-        return Timelines(core, log, machine)
+        return Timelines(core, log, machine, self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StageModel):
@@ -226,6 +221,15 @@ class StageModel:
             for k in ("won", "lost") if k in d)
         return (f"<div><b>{html.escape(repr(self))}</b><table><tr><th>#</th><th>stage</th>"
                 f"<th>entered on</th></tr>{rows}{terminal}</table></div>")
+
+
+def _as_of_ns(as_of: Any) -> int | None:
+    if as_of is None:
+        return None
+    ts = pd.Timestamp(as_of)
+    if ts.tzinfo is None:
+        raise InvalidArgumentError("as_of must be tz-aware, e.g. pd.Timestamp('2026-01-01', tz='UTC')")
+    return int(ts.tz_convert("UTC").as_unit("ns").value)
 
 
 class StageMachine:
@@ -265,11 +269,27 @@ class Timelines:
     ``stall_limits`` (per open stage) and ``as_of``.
     """
 
-    def __init__(self, core: Any, log: EventLog, machine: StageMachine) -> None:
+    def __init__(self, core: Any, log: EventLog, machine: StageMachine, model: StageModel) -> None:
         self._core = core
         self._log = log
         self.machine = machine
+        self.model = model
         self.warnings = machine.warnings
+
+    def update(self, log: EventLog, *, as_of: Any = None, threads: int = 0) -> Timelines:
+        """The timelines of ``log`` = this run's log grown by :meth:`EventLog.append`,
+        recomputing only the deals the batch touched; exactly what ``model.run(log)``
+        gives. Stalls are judged again for every deal at the new ``as_of``.
+
+        Raises :class:`~salesperf.errors.FailedPreconditionError` for models with
+        percentile stall limits (they depend on every deal: use ``model.run``).
+        """
+        if log.touched_deals is None:
+            raise InvalidArgumentError("update() takes a log made by EventLog.append()")
+        machine = self.model.compile(log)
+        core = _core.update_stages(machine._core, log._core, self._core, log.touched_deals,
+                                   _as_of_ns(as_of), int(threads))
+        return Timelines(core, log, machine, self.model)
 
     @property
     def stage_names(self) -> list[str]:

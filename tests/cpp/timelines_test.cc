@@ -337,3 +337,73 @@ TEST(Stages, SyntheticCompanyStageCountsMatchAnIndependentCount) {
 
 }  // namespace
 }  // namespace salesperf
+
+namespace salesperf {
+namespace {
+
+TEST(Stages, UpdateAfterAppendEqualsAFullRun) {
+  // Base: days 0-9; batch: days 8-40 (days 8-9 repeat base rows), with a new deal c.
+  std::vector<Row> base_rows = {{"a", 0, "reply"}, {"a", 3, "state_need"}, {"b", 1, "reply"},
+                                {"b", 8, "state_need"}, {"a", 9, "call"}};
+  std::vector<Row> batch_rows = {{"b", 8, "state_need"}, {"a", 9, "call"}, {"a", 12, "decline"},
+                                 {"a", 14, "reply"}, {"c", 20, "reply"}, {"b", 40, "call"}};
+  std::vector<Row> all_rows = base_rows;
+  all_rows.insert(all_rows.end(), batch_rows.begin() + 2, batch_rows.end());
+  TinyLog base(base_rows), batch(batch_rows), all(all_rows);
+  StageModel m = Ladder();
+  m.SetReopen(Reopen::kAllow);
+  m.mutable_stages()[1].StallAfter(Days(10));
+  m.CloseStalledAfter(Days(5));
+
+  auto grown = AppendEvents(base.log(), batch.log());
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(grown->duplicate_rows, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(grown->touched_deals, (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(grown->log.size(), all.log().size());
+  EXPECT_EQ(grown->log.deals().strings(), all.log().deals().strings());
+
+  Timelines previous = RunModel(m, base.log());
+  auto machine = Compile(m, grown->log);
+  ASSERT_TRUE(machine.ok());
+  // b stalled in Qualified at day 18 and was closed on day 23 by the full run; in the
+  // base it was only 1 day quiet. a was lost, then reopened.
+  auto updated = UpdateStages(*machine, grown->log, previous, grown->touched_deals);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  Timelines full = RunModel(m, grown->log);
+  EXPECT_TRUE(*updated == full);
+  EXPECT_EQ(full.lost_reason[1], kReasonStalled);
+  // Only deal c touched: a and b come from `previous`, their stalls judged anew.
+  std::vector<int32_t> only_c = {2};
+  auto partial = UpdateStages(*machine, grown->log, RunModel(m, grown->log), only_c);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_TRUE(*partial == full);
+}
+
+TEST(Stages, AppendRejectsLogsThatDoNotFit) {
+  TinyLog base({{"a", 0, "reply"}});
+  EventColumns in;
+  std::vector<int64_t> deal = {1}, time = {kT0}, action = {0};
+  std::vector<std::string> labels = {"reply"};
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, labels);
+  Vocabulary seller;
+  ASSERT_TRUE(seller.Add("reply", Actor::kSeller).ok());
+  auto batch = Ingest(in, seller);
+  ASSERT_TRUE(batch.ok());
+  auto grown = AppendEvents(base.log(), batch->log);
+  ASSERT_FALSE(grown.ok());
+  EXPECT_EQ(grown.status().message(), "column 'contact' is in one log but not the other");
+  Vocabulary buyer;
+  ASSERT_TRUE(buyer.Add("reply", Actor::kBuyer).ok());
+  auto same_shape = Ingest(in, buyer);
+  ASSERT_TRUE(same_shape.ok());
+  grown = AppendEvents(same_shape->log, batch->log);
+  ASSERT_FALSE(grown.ok());
+  EXPECT_EQ(grown.status().message(),
+            "column 'action': 'reply' is a seller action in the batch but a buyer action in the "
+            "base log");
+}
+
+}  // namespace
+}  // namespace salesperf
