@@ -50,8 +50,10 @@ py-test: py-install
 typecheck: deps
 	$(PY) -m mypy
 
-bench: build
+bench: build py-install
 	build/release/bench/ingest_bench --benchmark_counters_tabular=true
+	build/release/bench/stages_bench
+	$(PY) bench/stages_vs_pandas.py
 
 # For developing the Python side without reinstalling: build _core and link it into python/.
 dev: deps

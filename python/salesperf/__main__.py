@@ -18,6 +18,7 @@ import pandas as pd
 from . import datasets, synth
 from .errors import Error, InternalError
 from .event_log import EventLog
+from .stages import StageModel
 
 
 def _print_log(log: EventLog, title: str, elapsed: float) -> None:
@@ -39,12 +40,29 @@ def _print_log(log: EventLog, title: str, elapsed: float) -> None:
             print(reps.head(15).to_string())
 
 
+def _print_funnel(model: StageModel, log: EventLog) -> None:
+    start = time.perf_counter()
+    timelines = model.run(log)
+    print(f"\n-- funnel by buyer-defined stage ({time.perf_counter() - start:.2f} s): {timelines!r}")
+    counts = timelines.stage_counts()
+    entered = counts["deals_entered"]
+    counts["share_of_first"] = (entered / entered.iloc[0]).round(3)
+    print(counts.to_string())
+    lost = timelines.deals["lost_reason"].value_counts()
+    if len(lost):
+        print("lost, by the action that closed the deal:")
+        print(lost.to_string())
+    for warning in timelines.warnings:
+        print(f"warning: {warning}")
+
+
 def _demo(args: argparse.Namespace) -> int:
     if args.bpic2012:
         start = time.perf_counter()
         log = datasets.load_bpic2012()
         _print_log(log, "BPI Challenge 2012: loan applications as a sales funnel",
                    time.perf_counter() - start)
+        _print_funnel(datasets.bpic2012_stage_model(), log)
         print(f"\nData: {datasets.BPIC2012_CITATION}")
         return 0
     start = time.perf_counter()
@@ -54,6 +72,7 @@ def _demo(args: argparse.Namespace) -> int:
     log = company.event_log()
     print(f"generated a synthetic company in {generated:.2f} s: {company!r}")
     _print_log(log, "synthetic company", time.perf_counter() - start)
+    _print_funnel(company.stage_model(), log)
     return 0
 
 

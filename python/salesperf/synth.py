@@ -193,6 +193,24 @@ class SyntheticCompany:
         return EventLog.from_pandas(self.events, dimensions=list(_DIMENSIONS),
                                     vocabulary=self.vocabulary, **options)
 
+    def stage_model(self) -> Any:
+        """The buyer-defined ladder the generator simulates, as a StageModel:
+        Lead (opportunity_created) → Engaged (reply) → Qualified (state_need) →
+        Budget (share_budget) → Proposal (request_proposal) → Commit (verbal_commit);
+        Won on ``sign``, Lost on ``decline``.
+
+        >>> co = company(events=3_000, seed=2)
+        >>> co.stage_model().run(co.event_log()).stage_counts().index.tolist()[:3]
+        ['Lead', 'Engaged', 'Qualified']
+        """
+        from salesperf.stages import StageModel  # here: stages need not load first
+
+        ladder = [("Lead", "opportunity_created"), ("Engaged", "reply"), ("Qualified", "state_need"),
+                  ("Budget", "share_budget"), ("Proposal", "request_proposal"),
+                  ("Commit", "verbal_commit")]
+        return StageModel(stages=[{"name": n, "rules": [{"any": [a]}]} for n, a in ladder],
+                          won=[{"any": ["sign"]}], lost=[{"any": ["decline"]}])
+
     def _summary_lines(self) -> list[str]:
         start, end = self.period
         o = self.options

@@ -1,0 +1,29 @@
+"""The `salesperf` command: sections printed, and exit codes that tell bad input apart."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from salesperf.__main__ import main
+
+
+def test_demo_prints_the_accounting_and_the_funnel(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--events", "5000", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    for section in ("-- ingest accounting", "-- events by actor and action", "-- deals by rep",
+                    "-- funnel by buyer-defined stage"):
+        assert section in out
+    accounting = re.search(r"(\d+) rows in = (\d+) accepted \+ (\d+) rejected", out)
+    assert accounting is not None
+    rows_in, accepted, rejected = map(int, accounting.groups())
+    assert rows_in == accepted + rejected and rows_in >= 5000
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--events", "many"])
+    assert info.value.code == 2
+    assert main(["demo", "--events", "0"]) == 2
+    assert "events" in capsys.readouterr().err
