@@ -141,6 +141,7 @@ class Compiler {
     c.min_amount = rule.min_amount.value_or(-std::numeric_limits<double>::infinity());
     c.max_amount = rule.max_amount.value_or(std::numeric_limits<double>::infinity());
     c.has_amount_condition = rule.min_amount.has_value() || rule.max_amount.has_value();
+    c.has_role_condition = !rule.roles.empty();
     if (c.has_amount_condition && log_.amount().empty()) {
       return RuleError(where, "has an amount condition, but the log has no amount column");
     }

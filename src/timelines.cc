@@ -257,7 +257,7 @@ void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals,
       for (int32_t p = m.rule_offsets[static_cast<size_t>(a)]; p < m.rule_offsets[static_cast<size_t>(a) + 1]; ++p) {
         const auto r = static_cast<size_t>(m.rule_index[static_cast<size_t>(p)]);
         const CompiledRule& rule = m.rules[r];
-        if (!rule.role_ok.empty()) {
+        if (rule.has_role_condition) {  // a null role never meets one
           const int32_t role = roles[e];
           if (role < 0 || !rule.role_ok[static_cast<size_t>(role)]) continue;
         }
@@ -282,6 +282,7 @@ void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals,
         block.transitions.Add(d, from, -1, t, TransitionKind::kExcluded, true, a);
         outcome = Outcome::kExcluded;
         outcome_time = t;
+        lost_reason = -1;  // a lost deal that is then excluded is no longer lost
         excluded = true;
         continue;
       }

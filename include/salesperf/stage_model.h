@@ -223,7 +223,8 @@ struct CompiledRule {
   std::vector<CompiledFilter> filters;
   int64_t within;                  // INT64_MAX when absent
   int32_t min;
-  std::vector<uint8_t> role_ok;    // per contact-role code: 1 if allowed; empty = any
+  bool has_role_condition;
+  std::vector<uint8_t> role_ok;    // per contact-role code: 1 if allowed
   double min_amount, max_amount;   // -inf / +inf when absent
   bool has_amount_condition;
   int32_t target;                  // the stage it enters (or moves back to)

@@ -346,7 +346,8 @@ class Timelines:
         })
 
     def _matrix(self, values: np.ndarray) -> pd.DataFrame:
-        data = {name: _times(values[:, k]).to_numpy() for k, name in enumerate(self.stage_names)}
+        data = {name: pd.DatetimeIndex(pd.to_datetime(np.asarray(values[:, k], dtype=np.int64), utc=True))
+                for k, name in enumerate(self.stage_names)}
         return pd.DataFrame(data, index=self._deal_index())
 
     @property
