@@ -57,21 +57,7 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 }
 
 // Transitions produced by one block of deals, in order.
-struct TransitionRows {
-  Column<int32_t> deal, from, to;
-  Column<int64_t> time;
-  Column<uint8_t> kind, in_window;
-  Column<int32_t> action;
-  void Add(int32_t d, int32_t f, int32_t t, int64_t when, TransitionKind k, bool in_win, int32_t a) {
-    deal.push_back(d);
-    from.push_back(f);
-    to.push_back(t);
-    time.push_back(when);
-    kind.push_back(static_cast<uint8_t>(k));
-    in_window.push_back(in_win ? 1 : 0);
-    action.push_back(a);
-  }
-};
+using TransitionRows = Timelines::Transitions;
 
 // Per-rule state for one deal, laid out once per machine and reset per deal.
 class RuleState {
@@ -477,15 +463,6 @@ void SizeFor(Timelines& out, const StageMachine& machine, size_t nd) {
   out.last_left.resize(nd * S);
 }
 
-void MoveRows(TransitionRows& rows, Timelines::Transitions& tr) {
-  tr.deal = std::move(rows.deal);
-  tr.from = std::move(rows.from);
-  tr.to = std::move(rows.to);
-  tr.time = std::move(rows.time);
-  tr.kind = std::move(rows.kind);
-  tr.in_window = std::move(rows.in_window);
-  tr.action = std::move(rows.action);
-}
 
 }  // namespace
 
@@ -605,7 +582,7 @@ absl::StatusOr<Timelines> UpdateStages(const StageMachine& machine, const EventL
     if (machine.stall[s].fixed) out.stall_limit[s] = *machine.stall[s].fixed;
   }
   StallBlock(machine, 0, static_cast<int32_t>(nd), out, rows);
-  MoveRows(rows, out.transitions);
+  out.transitions = std::move(rows);
   return out;
 }
 

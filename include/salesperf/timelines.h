@@ -80,6 +80,15 @@ struct Timelines {
     Column<uint8_t> in_window;       // 0 when it left a windowed stage upwards too late
     Column<int32_t> action;          // the event's action code; -1 for a stall close
     size_t size() const { return time.size(); }
+    void Add(int32_t d, int32_t f, int32_t t, int64_t when, TransitionKind k, bool in_win, int32_t a) {
+      deal.push_back(d);
+      from.push_back(f);
+      to.push_back(t);
+      time.push_back(when);
+      kind.push_back(static_cast<uint8_t>(k));
+      in_window.push_back(in_win ? 1 : 0);
+      action.push_back(a);
+    }
     friend bool operator==(const Transitions&, const Transitions&) = default;
   } transitions;
 
