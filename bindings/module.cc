@@ -9,6 +9,8 @@ namespace py = pybind11;
 void register_event_log(py::module_& m);
 void register_synth(py::module_& m);
 void register_stages(py::module_& m);
+void register_calendar(py::module_& m);
+void register_stats(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
@@ -17,4 +19,6 @@ PYBIND11_MODULE(_core, m) {
   register_event_log(m);
   register_synth(m);
   register_stages(m);
+  register_calendar(m);
+  register_stats(m);
 }

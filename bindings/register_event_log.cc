@@ -67,7 +67,7 @@ py::array View(std::span<const T> data, py::handle owner) {
   py::array_t<T> a({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
                    data.data(), owner);
   py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return std::move(a);
+  return a;
 }
 
 py::object DictionaryValues(const Dictionary& d) {

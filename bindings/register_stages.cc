@@ -25,7 +25,7 @@ py::array View(const salesperf::Column<T>& data, py::handle owner) {
   py::array_t<T> a({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
                    data.data(), owner);
   py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return std::move(a);
+  return a;
 }
 
 py::array Matrix(const salesperf::Column<int64_t>& data, size_t cols, py::handle owner) {
@@ -35,7 +35,7 @@ py::array Matrix(const salesperf::Column<int64_t>& data, size_t cols, py::handle
                           static_cast<py::ssize_t>(sizeof(int64_t))},
                          data.data(), owner);
   py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return std::move(a);
+  return a;
 }
 
 }  // namespace

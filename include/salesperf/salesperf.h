@@ -5,10 +5,12 @@
 #ifndef SALESPERF_SALESPERF_H_
 #define SALESPERF_SALESPERF_H_
 
+#include "salesperf/calendar.h"
 #include "salesperf/column.h"
 #include "salesperf/dictionary.h"
 #include "salesperf/event_log.h"
 #include "salesperf/stage_model.h"
+#include "salesperf/stats.h"
 #include "salesperf/synth.h"
 #include "salesperf/timelines.h"
 #include "salesperf/vocabulary.h"

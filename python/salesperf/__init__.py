@@ -11,14 +11,16 @@ True
 
 from __future__ import annotations
 
-from . import crm, datasets, errors, synth
+from . import crm, datasets, errors, stats, synth
 from ._core import __version__
+from .calendar import Calendar
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .stages import StageMachine, StageModel, Timelines
 
 __all__ = [
     "ACTORS",
+    "Calendar",
     "Error",
     "EventLog",
     "IngestReport",
@@ -31,5 +33,6 @@ __all__ = [
     "datasets",
     "errors",
     "ingest",
+    "stats",
     "synth",
 ]
