@@ -73,11 +73,6 @@ class IdEncoder {
 
   bool present() const { return col_.present(); }
 
-  bool IsNull(size_t i) const {
-    if (!col_.valid.empty() && col_.valid[i] == 0) return true;
-    return col_.coded && col_.values[i] < 0;
-  }
-
   // Encodes rows row_at(0..m) into out[0..m), column at a time: one tight loop per
   // kind of column, so that the common cases (codes without a mask, sorted integer
   // ids) run without per-row dispatch. Codes beyond the labels are flagged, not read.
