@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include "salesperf/event_log.h"
+#include "arrays.h"
 #include "status.h"
 
 namespace py = pybind11;
@@ -64,10 +65,7 @@ std::optional<HeldId> HoldId(const py::handle& spec, const char* name) {
 
 template <typename T>
 py::array View(std::span<const T> data, py::handle owner) {
-  py::array_t<T> a({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
-                   data.data(), owner);
-  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return a;
+  return salesperf_py::ReadOnlyView(data, owner);
 }
 
 py::object DictionaryValues(const Dictionary& d) {

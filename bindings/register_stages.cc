@@ -10,6 +10,7 @@
 
 #include "salesperf/stage_model.h"
 #include "salesperf/timelines.h"
+#include "arrays.h"
 #include "status.h"
 
 namespace py = pybind11;
@@ -22,20 +23,11 @@ namespace {
 
 template <typename T>
 py::array View(const salesperf::Column<T>& data, py::handle owner) {
-  py::array_t<T> a({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))},
-                   data.data(), owner);
-  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return a;
+  return salesperf_py::ReadOnlyView(std::span<const T>(data), owner);
 }
 
 py::array Matrix(const salesperf::Column<int64_t>& data, size_t cols, py::handle owner) {
-  const size_t rows = cols == 0 ? 0 : data.size() / cols;
-  py::array_t<int64_t> a({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)},
-                         {static_cast<py::ssize_t>(cols * sizeof(int64_t)),
-                          static_cast<py::ssize_t>(sizeof(int64_t))},
-                         data.data(), owner);
-  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return a;
+  return salesperf_py::ReadOnlyView(std::span<const int64_t>(data), owner, cols);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <pybind11/stl.h>
 
 #include "salesperf/synth.h"
+#include "arrays.h"
 #include "status.h"
 
 namespace py = pybind11;
@@ -26,11 +27,7 @@ using Company = salesperf::SyntheticCompany;
 
 template <typename T>
 py::array View(std::span<const T> values, const py::object& owner) {
-  py::array_t<T> a(py::array::ShapeContainer{static_cast<py::ssize_t>(values.size())},
-                   py::array::StridesContainer{static_cast<py::ssize_t>(sizeof(T))},
-                   values.data(), owner);
-  a.attr("setflags")(py::arg("write") = false);
-  return a;
+  return salesperf_py::ReadOnlyView(values, owner);
 }
 
 template <typename T>
