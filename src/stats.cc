@@ -190,4 +190,52 @@ absl::StatusOr<SurvivalCurve> KaplanMeier(std::span<const int64_t> durations,
   return curve;
 }
 
+absl::StatusOr<SurvivalCurve> KaplanMeierCounts(std::span<const int64_t> times,
+                                                std::span<const int64_t> observed,
+                                                std::span<const int64_t> censored) {
+  if (times.size() != observed.size() || times.size() != censored.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KaplanMeierCounts: ", times.size(), " times but ", observed.size(),
+        " observed counts and ", censored.size(), " censored counts"));
+  }
+  int64_t total = 0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    if (times[i] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("KaplanMeierCounts: time ", i, " is negative (", times[i], ")"));
+    }
+    if (i > 0 && times[i] <= times[i - 1]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "KaplanMeierCounts: times must be strictly ascending, but time ", i, " (", times[i],
+          ") follows ", times[i - 1]));
+    }
+    if (observed[i] < 0 || censored[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("KaplanMeierCounts: counts at time ", i,
+                                                     " are negative (", observed[i], " observed, ",
+                                                     censored[i], " censored)"));
+    }
+    if (__builtin_add_overflow(total, observed[i], &total) ||
+        __builtin_add_overflow(total, censored[i], &total)) {
+      return absl::InvalidArgumentError("KaplanMeierCounts: the total count overflows int64");
+    }
+  }
+  // The loop of KaplanMeier over runs of equal times, with the runs given.
+  SurvivalCurve curve;
+  int64_t done = 0;  // counted at earlier times: no longer at risk
+  double survival = 1.0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    const int64_t events = observed[i];
+    const int64_t at_risk = total - done;  // includes those censored at times[i]
+    if (events > 0) {
+      survival *= static_cast<double>(at_risk - events) / static_cast<double>(at_risk);
+      curve.times_.push_back(times[i]);
+      curve.survival_.push_back(survival);
+      curve.at_risk_.push_back(at_risk);
+      curve.events_.push_back(events);
+    }
+    done += events + censored[i];
+  }
+  return curve;
+}
+
 }  // namespace salesperf

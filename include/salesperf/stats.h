@@ -23,6 +23,8 @@
 //   std::vector<uint8_t> closed = {1, 1, 0, 1};   // 0: still open (censored)
 //   absl::StatusOr<salesperf::SurvivalCurve> km = salesperf::KaplanMeier(days, closed);
 //   // km->Quantile(0.5) -> 5 (the median): S(5) = 3/4 * 2/3 = 0.5
+//   // The same from a histogram (distinct times, events and censorings per time):
+//   // salesperf::KaplanMeierCounts({3, 5, 8}, {1, 1, 1}, {0, 1, 0}) is the same curve.
 //
 // Every function is exact arithmetic on doubles plus Boost.Math's normal and
 // Student t quantiles; nothing is approximated by hand. Bad input (negative counts,
@@ -122,6 +124,9 @@ class SurvivalCurve {
  private:
   friend absl::StatusOr<SurvivalCurve> KaplanMeier(std::span<const int64_t>,
                                                    std::span<const uint8_t>);
+  friend absl::StatusOr<SurvivalCurve> KaplanMeierCounts(std::span<const int64_t>,
+                                                         std::span<const int64_t>,
+                                                         std::span<const int64_t>);
   std::vector<int64_t> times_;
   std::vector<double> survival_;
   std::vector<int64_t> at_risk_;
@@ -138,6 +143,20 @@ class SurvivalCurve {
 // negative duration, an observed value other than 0 or 1.
 absl::StatusOr<SurvivalCurve> KaplanMeier(std::span<const int64_t> durations,
                                           std::span<const uint8_t> observed);
+
+// The same curve from counts already grouped by time (a histogram, e.g. durations
+// bucketed by a resolution): at times[i], observed[i] durations ended (events) and
+// censored[i] were right-censored. Equal to KaplanMeier on the expanded data (each
+// times[i] repeated observed[i] times with flag 1 and censored[i] times with flag 0),
+// bit for bit, with the same tie convention (events before censorings at one time).
+// A time with no event contributes only to the numbers at risk before it. O(size).
+//   std::vector<int64_t> t = {3, 5, 8}, d = {1, 1, 1}, c = {0, 1, 0};
+//   KaplanMeierCounts(t, d, c)  // == KaplanMeier({3, 5, 5, 8}, {1, 1, 0, 1})
+// Empty input gives an empty curve. InvalidArgument: spans of different sizes, times
+// not strictly ascending, a negative time or count, a total count beyond int64.
+absl::StatusOr<SurvivalCurve> KaplanMeierCounts(std::span<const int64_t> times,
+                                                std::span<const int64_t> observed,
+                                                std::span<const int64_t> censored);
 
 }  // namespace salesperf
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -285,6 +287,96 @@ TEST(KaplanMeier, BadInput) {
   EXPECT_EQ(KaplanMeier(negative, d).status().code(), absl::StatusCode::kInvalidArgument);
   std::vector<uint8_t> two = {1, 2};
   EXPECT_EQ(KaplanMeier(t, two).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// KaplanMeierCounts against KaplanMeier on the expanded rows: the same arithmetic in the
+// same order, so every field must agree exactly (doubles included), on random
+// histograms with ties, empty times, censoring-only times and zero times.
+TEST(KaplanMeierCounts, EqualsKaplanMeierOnExpandedData) {
+  std::mt19937_64 rng(20260314);
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<int64_t> times, observed, censored;
+    std::vector<int64_t> durations;
+    std::vector<uint8_t> flags;
+    const int distinct = static_cast<int>(rng() % 25);
+    int64_t t = static_cast<int64_t>(rng() % 3);  // sometimes starts at 0
+    for (int i = 0; i < distinct; ++i) {
+      t += 1 + static_cast<int64_t>(rng() % 4);
+      const auto d = static_cast<int64_t>(rng() % 4);  // 0: no event at t
+      const auto c = static_cast<int64_t>(rng() % 3);
+      times.push_back(t);
+      observed.push_back(d);
+      censored.push_back(c);
+      for (int64_t k = 0; k < d + c; ++k) {
+        durations.push_back(t);
+        flags.push_back(k < d ? 1 : 0);
+      }
+    }
+    // Shuffle the expanded rows: KaplanMeier sorts them.
+    for (size_t i = durations.size(); i > 1; --i) {
+      const size_t j = static_cast<size_t>(rng() % i);
+      std::swap(durations[i - 1], durations[j]);
+      std::swap(flags[i - 1], flags[j]);
+    }
+    auto counts = KaplanMeierCounts(times, observed, censored);
+    auto rows = KaplanMeier(durations, flags);
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(counts->times(), rows->times()) << "trial " << trial;
+    EXPECT_EQ(counts->at_risk(), rows->at_risk()) << "trial " << trial;
+    EXPECT_EQ(counts->events(), rows->events()) << "trial " << trial;
+    EXPECT_EQ(counts->survival(), rows->survival()) << "trial " << trial;  // bit for bit
+    for (double q : {0.1, 0.5, 0.9, 1.0}) {
+      EXPECT_EQ(*counts->Quantile(q), *rows->Quantile(q)) << "trial " << trial << " q " << q;
+    }
+  }
+}
+
+TEST(KaplanMeierCounts, SixMpFromAHistogram) {
+  // The 6-MP arm above, grouped: (time, events, censored).
+  std::vector<int64_t> t = {6, 7, 9, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 34, 35};
+  std::vector<int64_t> d = {3, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0};
+  std::vector<int64_t> c = {1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 2, 1, 1};
+  auto km = KaplanMeierCounts(t, d, c);
+  ASSERT_TRUE(km.ok()) << km.status();
+  EXPECT_EQ(km->times(), (std::vector<int64_t>{6, 7, 10, 13, 16, 22, 23}));
+  EXPECT_EQ(km->at_risk(), (std::vector<int64_t>{21, 17, 15, 12, 11, 7, 6}));
+  EXPECT_NEAR(km->survival()[6], 0.448, 5e-4);
+  EXPECT_EQ(*km->Quantile(0.5), std::optional<int64_t>(23));
+}
+
+TEST(KaplanMeierCounts, EdgeCasesAndBadInput) {
+  auto empty = KaplanMeierCounts({}, {}, {});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->times().empty());
+  std::vector<int64_t> t = {0, 4}, none = {0, 0}, two = {0, 2}, one = {1, 0};
+  auto censored = KaplanMeierCounts(t, none, two);  // only censorings: no curve
+  ASSERT_TRUE(censored.ok());
+  EXPECT_TRUE(censored->times().empty());
+  auto at_zero = KaplanMeierCounts(t, one, two);  // 1 event at 0 of 3 at risk
+  ASSERT_TRUE(at_zero.ok());
+  EXPECT_EQ(at_zero->times(), (std::vector<int64_t>{0}));
+  EXPECT_NEAR(at_zero->survival()[0], 2.0 / 3.0, 1e-16);
+
+  std::vector<int64_t> short_span = {1};
+  EXPECT_EQ(KaplanMeierCounts(t, short_span, two).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KaplanMeierCounts(t, two, short_span).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<int64_t> unsorted = {4, 0}, repeated = {4, 4}, negative_time = {-1, 4};
+  EXPECT_EQ(KaplanMeierCounts(unsorted, one, two).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KaplanMeierCounts(repeated, one, two).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KaplanMeierCounts(negative_time, one, two).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<int64_t> negative_count = {1, -1};
+  EXPECT_EQ(KaplanMeierCounts(t, negative_count, two).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KaplanMeierCounts(t, one, negative_count).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<int64_t> huge = {std::numeric_limits<int64_t>::max(), 1};
+  EXPECT_EQ(KaplanMeierCounts(t, huge, two).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
