@@ -16,6 +16,7 @@ from ._core import __version__
 from .calendar import Calendar
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
+from .indicators import Indicators, deal_warnings, indicators
 from .stages import StageMachine, StageModel, Timelines
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Calendar",
     "Error",
     "EventLog",
+    "Indicators",
     "IngestReport",
     "StageMachine",
     "StageModel",
@@ -31,7 +33,9 @@ __all__ = [
     "__version__",
     "crm",
     "datasets",
+    "deal_warnings",
     "errors",
+    "indicators",
     "ingest",
     "stats",
     "synth",
