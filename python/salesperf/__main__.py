@@ -1,7 +1,8 @@
 """The ``salesperf`` command.
 
 ``salesperf demo`` generates a synthetic company, ingests its event log and prints
-the ingest accounting, events by actor and action, and deals by rep;
+the ingest accounting, events by actor and action, deals by rep, the funnel by
+buyer-defined stage and the key leading indicators;
 ``salesperf demo --bpic2012`` does the same on the real BPI Challenge 2012 log.
 Exit codes: 0 done, 2 bad input or arguments, 1 an internal error.
 """
@@ -12,13 +13,15 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
 from . import datasets, synth
 from .errors import Error, InternalError
 from .event_log import EventLog
-from .stages import StageModel
+from .indicators import deal_warnings, indicators
+from .stages import StageModel, Timelines
 
 
 def _print_log(log: EventLog, title: str, elapsed: float) -> None:
@@ -40,7 +43,7 @@ def _print_log(log: EventLog, title: str, elapsed: float) -> None:
             print(reps.head(15).to_string())
 
 
-def _print_funnel(model: StageModel, log: EventLog) -> None:
+def _print_funnel(model: StageModel, log: EventLog) -> Timelines:
     start = time.perf_counter()
     timelines = model.run(log)
     print(f"\n-- funnel by buyer-defined stage ({time.perf_counter() - start:.2f} s): {timelines!r}")
@@ -54,6 +57,49 @@ def _print_funnel(model: StageModel, log: EventLog) -> None:
         print(lost.to_string())
     for warning in timelines.warnings:
         print(f"warning: {warning}")
+    return timelines
+
+
+def _fmt_ratio(row: Any) -> str:
+    if pd.isna(row["value"]):
+        return "n/a"
+    return f"{row['value']:.1%} [{row['lower']:.1%}, {row['upper']:.1%}]"
+
+
+def _print_indicators(log: EventLog, timelines: Timelines, period: str) -> None:
+    start = time.perf_counter()
+    company = indicators(log, timelines, by=None, period=period)
+    reps = indicators(log, timelines, by="rep", period=period) if log.codes("rep") is not None else None
+    elapsed = time.perf_counter() - start
+    table = company.table()
+    print(f"\n-- leading indicators by {period} ({elapsed:.2f} s: company and per rep)")
+    flow = ["created", "created_dollars", "won", "won_dollars", "lost", "win_rate",
+            "avg_won_size", "cycle_time_median", "open_end"]
+    wide = table[table.period != "all"].pivot(index="period", columns="indicator", values="value")
+    wide = wide.reindex(columns=flow).tail(8)
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
+        print(wide.to_string())
+    stages = timelines.stage_names[: len(timelines.stage_names) - 2]
+    total = table[table.period == "all"].set_index("indicator")
+    print("\nconversion from each stage (cohorts, all periods; 95% Wilson interval):")
+    for stage in stages:
+        conv = _fmt_ratio(total.loc[f"conversion:{stage}"])
+        won = _fmt_ratio(total.loc[f"win_from:{stage}"])
+        days: Any = total.loc[f"time_in_stage_median:{stage}", "value"]
+        print(f"  {stage:<28} advanced {conv:<26} won {won:<26} median days in stage {days:.1f}")
+    if reps is not None:
+        t = reps.table()
+        per_rep = t[t.period == "all"].pivot(index="unit", columns="indicator", values="value")
+        cols = ["won", "won_dollars", "win_rate", "avg_won_size", "buyer_response_ratio", "velocity"]
+        top = per_rep.reindex(columns=cols).sort_values("won_dollars", ascending=False)
+        print(f"\n-- reps by dollars in the door (top 10 of {len(top)}; velocity in $/day)")
+        with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
+            print(top.head(10).to_string())
+    warnings = deal_warnings(log, timelines)
+    counts = {c: int(warnings[c].fillna(False).sum()) for c in
+              ("stalled", "dark", "single_threaded", "no_decision_maker")}
+    print(f"\n-- open deals needing attention: {len(warnings):,} open; " +
+          ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -62,7 +108,8 @@ def _demo(args: argparse.Namespace) -> int:
         log = datasets.load_bpic2012()
         _print_log(log, "BPI Challenge 2012: loan applications as a sales funnel",
                    time.perf_counter() - start)
-        _print_funnel(datasets.bpic2012_stage_model(), log)
+        timelines = _print_funnel(datasets.bpic2012_stage_model(), log)
+        _print_indicators(log, timelines, "month")
         print(f"\nData: {datasets.BPIC2012_CITATION}")
         return 0
     start = time.perf_counter()
@@ -72,7 +119,10 @@ def _demo(args: argparse.Namespace) -> int:
     log = company.event_log()
     print(f"generated a synthetic company in {generated:.2f} s: {company!r}")
     _print_log(log, "synthetic company", time.perf_counter() - start)
-    _print_funnel(company.stage_model(), log)
+    # Buyers in the synthetic company go dark rather than decline: call a deal with
+    # no buyer action for 45 days stalled, and lost 30 days later.
+    timelines = _print_funnel(company.stage_model(stall_after="45d", close_stalled_after="30d"), log)
+    _print_indicators(log, timelines, "quarter")
     return 0
 
 

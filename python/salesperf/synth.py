@@ -193,11 +193,15 @@ class SyntheticCompany:
         return EventLog.from_pandas(self.events, dimensions=list(_DIMENSIONS),
                                     vocabulary=self.vocabulary, **options)
 
-    def stage_model(self) -> Any:
+    def stage_model(self, *, stall_after: Any = None, close_stalled_after: Any = None) -> Any:
         """The buyer-defined ladder the generator simulates, as a StageModel:
         Lead (opportunity_created) → Engaged (reply) → Qualified (state_need) →
         Budget (share_budget) → Proposal (request_proposal) → Commit (verbal_commit);
         Won on ``sign``, Lost on ``decline``.
+
+        Buyers who go dark never decline in this company; ``stall_after`` (e.g.
+        ``"45d"``) marks open deals with no buyer action for that long as stalled, and
+        ``close_stalled_after`` (e.g. ``"30d"``) closes them as lost that much later.
 
         >>> co = company(events=3_000, seed=2)
         >>> co.stage_model().run(co.event_log()).stage_counts().index.tolist()[:3]
@@ -208,8 +212,10 @@ class SyntheticCompany:
         ladder = [("Lead", "opportunity_created"), ("Engaged", "reply"), ("Qualified", "state_need"),
                   ("Budget", "share_budget"), ("Proposal", "request_proposal"),
                   ("Commit", "verbal_commit")]
-        return StageModel(stages=[{"name": n, "rules": [{"any": [a]}]} for n, a in ladder],
-                          won=[{"any": ["sign"]}], lost=[{"any": ["decline"]}])
+        stall = {} if stall_after is None else {"stall": stall_after}
+        return StageModel(stages=[{"name": n, "rules": [{"any": [a]}], **stall} for n, a in ladder],
+                          won=[{"any": ["sign"]}], lost=[{"any": ["decline"]}],
+                          close_stalled_after=close_stalled_after)
 
     def _summary_lines(self) -> list[str]:
         start, end = self.period
