@@ -60,6 +60,20 @@ def _ns(value: Any, name: str) -> int:
     return ns
 
 
+def _unique_mapping(mapping: Mapping[Any, Any] | pd.Series, where: str, key: str) -> pd.Series:
+    """A Series from a mapping; a key listed twice with different labels is an error
+    (listed twice with the same label is fine), never silently resolved."""
+    m = mapping if isinstance(mapping, pd.Series) else pd.Series(dict(mapping), dtype=object)
+    if m.index.has_duplicates:
+        dup = m.groupby(level=0).nunique(dropna=False)
+        conflicting = dup[dup > 1]
+        if len(conflicting):
+            raise InvalidArgumentError(
+                f"{where}: {key} {conflicting.index[0]!r} is given {int(conflicting.iloc[0])} different labels")
+        m = m[~m.index.duplicated()]
+    return m
+
+
 def _units(log: EventLog, by: Any, owner: str) -> Any:
     core = log._core
     if by is None:
@@ -69,7 +83,7 @@ def _units(log: EventLog, by: Any, owner: str) -> Any:
             return _core.units_by_rep(core, owner)
         return _core.units_by_dimension(core, by)
     if isinstance(by, (pd.Series, Mapping)):
-        mapping = by if isinstance(by, pd.Series) else pd.Series(dict(by))
+        mapping = _unique_mapping(by, "by", "deal")
         deals = pd.Index(list(log.dictionary("deal")))
         labels = mapping.reindex(deals)
         missing = labels.isna()
@@ -228,8 +242,7 @@ class Indicators:
         """Units regrouped (rep -> team -> region ...): every unit's figures are added
         into its group's. ``mapping`` gives each unit's group label; every unit must
         have one."""
-        m = mapping if isinstance(mapping, pd.Series) else pd.Series(dict(mapping))
-        m = m[~m.index.duplicated()] if isinstance(mapping, pd.Series) else m
+        m = _unique_mapping(mapping, "rollup", "unit")
         groups = m.reindex(pd.Index(self.units))
         missing = groups.isna()
         if missing.any():

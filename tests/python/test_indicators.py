@@ -680,6 +680,26 @@ def test_argument_errors(plain: Case) -> None:
         salesperf.indicators(log, plain.model.run(log), by="rep")
 
 
+def test_mappings_with_conflicting_or_missing_labels_are_refused(plain: Case) -> None:
+    deals = list(plain.log.dictionary("deal"))
+    by = pd.Series(["a"] * len(deals), index=deals)
+    conflicting = pd.concat([by, pd.Series(["b"], index=[deals[0]])])
+    with pytest.raises(salesperf.errors.InvalidArgumentError, match=f"deal {deals[0]!r}"):
+        salesperf.indicators(plain.log, plain.timelines, by=conflicting)
+    with pytest.raises(salesperf.errors.InvalidArgumentError, match="have no unit"):
+        salesperf.indicators(plain.log, plain.timelines, by=by.iloc[1:])
+    repeated = pd.concat([by, by.iloc[:3]])  # the same label twice is fine
+    assert salesperf.indicators(plain.log, plain.timelines, by=repeated) == \
+        salesperf.indicators(plain.log, plain.timelines, by=by)
+    ind = library(plain, "rep", "month")
+    groups = {u: "g" for u in ind.units}
+    with pytest.raises(salesperf.errors.InvalidArgumentError, match="has no group"):
+        ind.rollup({u: g for u, g in list(groups.items())[1:]})
+    twice = pd.concat([pd.Series(groups), pd.Series({ind.units[0]: "h"})])
+    with pytest.raises(salesperf.errors.InvalidArgumentError, match="different labels"):
+        ind.rollup(twice)
+
+
 def test_a_calendar_object_is_the_same_as_its_spec(plain: Case) -> None:
     a = library(plain, "segment", "fiscal_quarter:7")
     b = salesperf.indicators(plain.log, plain.timelines, by="segment",
