@@ -23,10 +23,9 @@ bool IsSet(int64_t t) { return t != kNullInstant; }
 
 // b - a, 0 when negative, saturated at INT64_MAX.
 int64_t Span(int64_t a, int64_t b) {
-  __extension__ using Wide = __int128;
-  const Wide d = static_cast<Wide>(b) - static_cast<Wide>(a);
+  const Int128 d = static_cast<Int128>(b) - static_cast<Int128>(a);
   if (d < 0) return 0;
-  if (d > static_cast<Wide>(std::numeric_limits<int64_t>::max())) {
+  if (d > static_cast<Int128>(std::numeric_limits<int64_t>::max())) {
     return std::numeric_limits<int64_t>::max();
   }
   return static_cast<int64_t>(d);

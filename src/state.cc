@@ -124,16 +124,22 @@ absl::Status StateReader::I64s(std::span<int64_t> out, std::string_view field) {
   return absl::OkStatus();
 }
 
-absl::Status StateReader::Count32(uint32_t& out, size_t min_bytes_each, std::string_view field) {
-  const size_t at = pos_;
-  uint32_t n = 0;
-  if (absl::Status s = U32(n, field); !s.ok()) return s;
+absl::Status StateReader::CheckCount(uint64_t n, size_t at, size_t min_bytes_each,
+                                     std::string_view field) {
   if (min_bytes_each > 0 && n > remaining() / min_bytes_each) {
     pos_ = at;
     return absl::DataLossError(absl::StrCat("state truncated or corrupt: ", Sv(field), " says ", n,
                                             " entries, which cannot fit in the ", remaining(),
                                             " bytes left"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status StateReader::Count32(uint32_t& out, size_t min_bytes_each, std::string_view field) {
+  const size_t at = pos_;
+  uint32_t n = 0;
+  if (absl::Status s = U32(n, field); !s.ok()) return s;
+  if (absl::Status s = CheckCount(n, at, min_bytes_each, field); !s.ok()) return s;
   out = n;
   return absl::OkStatus();
 }
@@ -142,12 +148,7 @@ absl::Status StateReader::Count64(uint64_t& out, size_t min_bytes_each, std::str
   const size_t at = pos_;
   uint64_t n = 0;
   if (absl::Status s = U64(n, field); !s.ok()) return s;
-  if (min_bytes_each > 0 && n > remaining() / min_bytes_each) {
-    pos_ = at;
-    return absl::DataLossError(absl::StrCat("state truncated or corrupt: ", Sv(field), " says ", n,
-                                            " entries, which cannot fit in the ", remaining(),
-                                            " bytes left"));
-  }
+  if (absl::Status s = CheckCount(n, at, min_bytes_each, field); !s.ok()) return s;
   out = n;
   return absl::OkStatus();
 }

@@ -116,6 +116,9 @@ class StateReader {
 
  private:
   absl::Status Need(size_t n, std::string_view field) const;
+  // DataLoss (and the position back at `at`) when `n` entries of at least
+  // `min_bytes_each` bytes cannot fit in what is left.
+  absl::Status CheckCount(uint64_t n, size_t at, size_t min_bytes_each, std::string_view field);
   template <typename U>
   U Little() {
     U v = 0;
