@@ -8,9 +8,11 @@
 // against the cached [start, end) of the current cell, the occurrence increment, and
 // the deal-stamp test for distinct deals; events are read backwards so that "answered"
 // needs only the time of the nearest later buyer action. A period lookup that misses
-// first tries the periods the deal's earlier passes touched, then the calendar and a
-// hash of (unit, period) cells. Durations are appended as (series, bucket) records and
-// radix-sorted into bins once, straight in the canonical cell order.
+// first tries the periods the deal's earlier passes touched, then a cache of period
+// bounds by day (the calendar only when that misses) and a hash of (unit, period) cells.
+// Durations are appended as one-integer (series, bucket) records and counted into bins
+// once at the end (grouped by series, then a dense histogram per series), straight in
+// the canonical cell order.
 #include "salesperf/indicators.h"
 
 #include <algorithm>
@@ -19,7 +21,9 @@
 #include <cstdint>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +63,20 @@ int64_t Span(int64_t a, int64_t b) {
   if (d < 0) return 0;
   if (d > static_cast<Int128>(std::numeric_limits<int64_t>::max())) return std::numeric_limits<int64_t>::max();
   return static_cast<int64_t>(d);
+}
+
+// std::llround for |x| < 2^63, inline (llround is a library call, made once per deal):
+// the truncation q is exact, and so is x - q (x is a whole number from 2^52 on), so the
+// comparison with 0.5 rounds halves away from zero exactly as llround does.
+int64_t RoundHalfAway(double x) {
+  auto q = static_cast<int64_t>(x);
+  const double r = x - static_cast<double>(q);
+  if (r >= 0.5) {
+    ++q;
+  } else if (r <= -0.5) {
+    --q;
+  }
+  return q;
 }
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
@@ -141,7 +159,7 @@ class Tally {
         DB_(num_stages + kDollarCellFields),
         resolution_(resolution),
         inverse_resolution_(1.0 / static_cast<double>(resolution)) {
-    for (Bounds& b : bounds_) b.period = kNoPeriod;
+    for (Bounds& b : day_bounds_) b = Bounds{kNoPeriod, 1, 0};  // empty: start > end
     for (CellSlot& c : recent_) c.unit = -1;
   }
 
@@ -160,10 +178,12 @@ class Tally {
   };
 
   // Points `cache` at the cell of (unit, P(t)) when t is outside its period: the
-  // common case is the two compares.
+  // common case is the two compares. The periods the deal's earlier passes touched are
+  // tried inline: most misses of the transition and first-entry passes are such returns
+  // to a period already seen.
   inline void Locate(Cache& cache, int32_t unit, int64_t t) {
     if (t >= cache.start && t < cache.end) [[likely]] return;
-    Miss(cache, unit, t);
+    if (!FindSeen(cache, t)) NewPeriod(cache, unit, t);
   }
 
   // A new deal: its unit may differ, so every cache forgets its cell; the periods the
@@ -175,21 +195,35 @@ class Tally {
     deal_periods_ = 0;
   }
 
-  // Locate's slow path.
+  // Locate's slow path, out of line (for the event loop, which keeps its registers).
   [[gnu::noinline]] void Miss(Cache& cache, int32_t unit, int64_t t) {
+    if (!FindSeen(cache, t)) NewPeriod(cache, unit, t);
+  }
+
+  // Points `cache` at one of the deal's periods seen so far that holds t, if any.
+  bool FindSeen(Cache& cache, int64_t t) const {
     for (int i = 0; i < deal_periods_; ++i) {
       if (t >= seen_[i].start && t < seen_[i].end) {
         cache = seen_[i];
-        return;
+        return true;
       }
     }
-    const int64_t p = calendar_.PeriodIndex(t);
-    Bounds& b = bounds_[static_cast<size_t>(p) & (kBoundsSlots - 1)];
-    if (b.period != p) {
-      b.period = p;
-      b.start = calendar_.PeriodStart(p);
-      b.end = calendar_.PeriodEnd(p);
+    return false;
+  }
+
+  // The first time the deal touches the period of t.
+  [[gnu::noinline]] void NewPeriod(Cache& cache, int32_t unit, int64_t t) {
+    // The period of t from a direct-mapped cache of bounds keyed by t's day: deals come
+    // in no time order, so only a table over many periods hits often, and a hit spares
+    // the calendar's civil-date arithmetic. An entry is taken only when t lies inside
+    // its bounds, so a collision or a period not aligned on days costs a lookup only.
+    Bounds& b = day_bounds_[static_cast<uint64_t>(t / Days(1)) & (kDaySlots - 1)];
+    if (!(t >= b.start && t < b.end)) {
+      b.period = calendar_.PeriodIndex(t);
+      b.start = calendar_.PeriodStart(b.period);
+      b.end = calendar_.PeriodEnd(b.period);
     }
+    const int64_t p = b.period;
     cache.start = b.start;
     cache.end = b.end;
     cache.period = p;
@@ -202,57 +236,82 @@ class Tally {
   Int128* dollar_block(int32_t cell) { return dollars.data() + static_cast<int64_t>(cell) * DB_; }
   int32_t* stamps(const Cache& cache) { return stamp.data() + cache.stamp_base; }
 
-  void ReserveBins(size_t n) { records_.reserve(n); }
+  // Room for n records. The buffer is left uninitialized (unlike a vector's resize), so
+  // the pages the records never reach are never touched; AddBin then needs no
+  // capacity check.
+  void ReserveBins(size_t n) {
+    records_.reset(new uint64_t[n]);
+    num_records_ = 0;
+  }
 
-  // One duration of (cell, stage); binned now, counted and sorted at the end.
-  void AddBin(int32_t cell, int32_t stage, int64_t duration, bool observed) {
+  // One duration of (cell, stage); binned now, counted and sorted at the end. A record
+  // is one integer: series << kRecordSeriesShift | bucket << 1 | censored, with
+  // series = cell * (num_open + 1) + stage + 1 (below 2^51: cells are in memory).
+  [[gnu::always_inline]] void AddBin(int32_t cell, int32_t stage, int64_t duration, bool observed) {
     const uint64_t series = static_cast<uint64_t>(cell) * static_cast<uint64_t>(series_per_cell_) +
                             static_cast<uint64_t>(stage + 1);
-    const int64_t bucket = DurationBucket(Bucket(duration));
-    max_bucket_ = std::max(max_bucket_, bucket);
-    records_.push_back(BinRecord{2 * series + (observed ? 0 : 1), bucket});
+    const auto bucket = static_cast<uint64_t>(DurationBucket(Bucket(duration)));
+    records_[num_records_++] = (series << kRecordSeriesShift) | (bucket << 1) | (observed ? 0 : 1);
   }
 
   // The bins on the cells renumbered by `new_cell` (one-to-one, -1 = dropped; there are
-  // `num_new` new cells), sorted by (new cell, stage, bucket). Each record becomes one
-  // integer key (new series, bucket, censored) radix-sorted. It fits in 64 bits: buckets
-  // are below 2^12 (DurationBucket) and series below 2^51 (cells are in memory).
+  // `num_new` new cells), sorted by (new cell, stage, bucket). A counting sort groups
+  // the records by new series (few: cells x stages), keeping only their 13 low bits
+  // (bucket, censored); each group is then counted into a dense per-bucket histogram
+  // (buckets are below 2^12) whose touched buckets a bitmap lists in order. This reads
+  // the records twice instead of the several passes of a full-key radix sort.
   std::vector<DurationBin> TakeBins(const std::vector<int32_t>& new_cell, size_t num_new) {
-    const auto per_cell = static_cast<uint64_t>(series_per_cell_);
-    const auto bucket_bits = static_cast<int>(std::bit_width(static_cast<uint64_t>(max_bucket_)));
-    const auto series_bits = static_cast<int>(std::bit_width(static_cast<uint64_t>(num_new) * per_cell));
-    const int key_bits = bucket_bits + series_bits + 1;
-    std::vector<uint64_t> keys;
-    keys.reserve(records_.size());
-    for (const BinRecord& r : records_) {
-      const uint64_t series = r.slot / 2;
-      const int32_t cell = new_cell[static_cast<size_t>(series / per_cell)];
-      if (cell < 0) continue;
-      const uint64_t new_series = static_cast<uint64_t>(cell) * per_cell + series % per_cell;
-      keys.push_back((new_series << (bucket_bits + 1)) | (static_cast<uint64_t>(r.bucket) << 1) | (r.slot & 1));
+    const auto per_cell = static_cast<size_t>(series_per_cell_);
+    std::vector<int64_t> new_series(new_cell.size() * per_cell);  // by old series; -1 dropped
+    for (size_t c = 0; c < new_cell.size(); ++c) {
+      for (size_t k = 0; k < per_cell; ++k) {
+        new_series[c * per_cell + k] =
+            new_cell[c] < 0 ? -1 : static_cast<int64_t>(static_cast<size_t>(new_cell[c]) * per_cell + k);
+      }
     }
-    std::vector<BinRecord>().swap(records_);
-    // LSD radix sort, 11 bits a pass.
-    constexpr int kDigit = 11;
-    std::vector<uint64_t> other(keys.size());
-    for (int shift = 0; shift < key_bits; shift += kDigit) {
-      size_t count[(1 << kDigit) + 1] = {};
-      for (const uint64_t k : keys) ++count[((k >> shift) & ((1 << kDigit) - 1)) + 1];
-      for (int i = 0; i < (1 << kDigit); ++i) count[i + 1] += count[i];
-      for (const uint64_t k : keys) other[count[(k >> shift) & ((1 << kDigit) - 1)]++] = k;
-      keys.swap(other);
+    const size_t num_series = num_new * per_cell;
+    std::vector<size_t> at(num_series + 1, 0);
+    for (const uint64_t r : std::span(records_.get(), num_records_)) {
+      const int64_t ns = new_series[static_cast<size_t>(r >> kRecordSeriesShift)];
+      if (ns >= 0) ++at[static_cast<size_t>(ns) + 1];
     }
-    std::vector<DurationBin> out;
-    out.reserve(keys.size());
-    for (size_t i = 0; i < keys.size();) {
-      const uint64_t group = keys[i] >> 1;  // (series, bucket)
-      DurationBin bin{};
-      const uint64_t series = group >> bucket_bits;
-      bin.cell = static_cast<int32_t>(series / per_cell);
-      bin.stage = static_cast<int32_t>(series % per_cell) - 1;
-      bin.bucket = static_cast<int64_t>(group & ((uint64_t{1} << bucket_bits) - 1));
-      for (; i < keys.size() && (keys[i] >> 1) == group; ++i) ++((keys[i] & 1) ? bin.censored : bin.observed);
-      out.push_back(bin);
+    for (size_t i = 0; i < num_series; ++i) at[i + 1] += at[i];
+    std::vector<uint16_t> low(at[num_series]);
+    for (const uint64_t r : std::span(records_.get(), num_records_)) {
+      const int64_t ns = new_series[static_cast<size_t>(r >> kRecordSeriesShift)];
+      if (ns >= 0) low[at[static_cast<size_t>(ns)]++] = static_cast<uint16_t>(r & kRecordLowMask);
+    }
+    records_.reset();
+    num_records_ = 0;
+    // at[s] is now the end of series s (and the start of s + 1).
+    // First the number of bins (the touched buckets alone), so that the output is
+    // allocated once at its size rather than grown by copies.
+    uint64_t touched[(size_t{1} << kRecordSeriesShift) / 128] = {};  // a bit per bucket
+    size_t num_bins = 0;
+    for (size_t s = 0, begin = 0; s < num_series; begin = at[s++]) {
+      if (begin == at[s]) continue;
+      for (size_t i = begin; i < at[s]; ++i) touched[low[i] >> 7] |= uint64_t{1} << ((low[i] >> 1) & 63);
+      for (uint64_t& w : touched) num_bins += static_cast<size_t>(std::popcount(std::exchange(w, 0)));
+    }
+    std::vector<DurationBin> out(num_bins);
+    std::vector<int64_t> count(size_t{1} << kRecordSeriesShift, 0);  // by low bits
+    size_t o = 0;
+    for (size_t s = 0, begin = 0; s < num_series; begin = at[s++]) {
+      if (begin == at[s]) continue;
+      for (size_t i = begin; i < at[s]; ++i) {
+        const uint16_t v = low[i];
+        ++count[v];
+        touched[v >> 7] |= uint64_t{1} << ((v >> 1) & 63);
+      }
+      const auto cell = static_cast<int32_t>(s / per_cell);
+      const int32_t stage = static_cast<int32_t>(s % per_cell) - 1;
+      for (size_t w = 0; w < std::size(touched); ++w) {
+        for (uint64_t bits = std::exchange(touched[w], 0); bits != 0; bits &= bits - 1) {
+          const size_t bucket = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+          out[o++] = DurationBin{cell, stage, static_cast<int64_t>(bucket), std::exchange(count[2 * bucket], 0),
+                                 std::exchange(count[2 * bucket + 1], 0)};
+        }
+      }
     }
     return out;
   }
@@ -267,10 +326,9 @@ class Tally {
   struct Bounds {
     int64_t period, start, end;
   };
-  struct BinRecord {
-    uint64_t slot;  // 2 * series + (0 observed, 1 censored); series = cell * (num_open + 1) + stage + 1
-    int64_t bucket;
-  };
+  static_assert(kMaxDurationBucket < 4096, "a bucket must fit the 12 bits of a record");
+  static constexpr int kRecordSeriesShift = 13;
+  static constexpr uint64_t kRecordLowMask = (uint64_t{1} << kRecordSeriesShift) - 1;
 
   // duration / resolution for duration >= 0, without a 64-bit division in the common
   // case: a double estimate, exact after one correction while the quotient is below
@@ -332,18 +390,18 @@ class Tally {
   static constexpr int kDealPeriods = 4;
   Cache seen_[kDealPeriods];
   int deal_periods_ = 0;
-  static constexpr size_t kBoundsSlots = 64;
+  static constexpr size_t kDaySlots = 1024;
   static constexpr size_t kRecentSlots = 1024;
   const Calendar calendar_;
   const int32_t A_, series_per_cell_;
   const int B_, DB_;
   const int64_t resolution_;
   const double inverse_resolution_;
-  Bounds bounds_[kBoundsSlots];
+  Bounds day_bounds_[kDaySlots];
   CellSlot recent_[kRecentSlots];
   absl::flat_hash_map<std::pair<int32_t, int64_t>, int32_t> cells_;
-  std::vector<BinRecord> records_;
-  int64_t max_bucket_ = 0;
+  std::unique_ptr<uint64_t[]> records_;  // num_records_ of them, room for ReserveBins
+  size_t num_records_ = 0;
 };
 
 }  // namespace
@@ -650,10 +708,11 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
 
   const int64_t* times = log.time().data();
   const int32_t* actions = log.action().data();
-  std::vector<uint8_t> seller(static_cast<size_t>(A)), buyer(static_cast<size_t>(A));
-  for (size_t a = 0; a < seller.size(); ++a) {
-    seller[a] = log.action_actors()[a] == kSeller ? 1 : 0;
-    buyer[a] = log.action_actors()[a] == kBuyer ? 1 : 0;
+  // Per action: 1 for a seller action, 2 for a buyer action (one load per event).
+  constexpr uint8_t kSellerBit = 1, kBuyerBit = 2;
+  std::vector<uint8_t> role(static_cast<size_t>(A));
+  for (size_t a = 0; a < role.size(); ++a) {
+    role[a] = log.action_actors()[a] == kSeller ? kSellerBit : log.action_actors()[a] == kBuyer ? kBuyerBit : 0;
   }
   const auto offsets = log.deal_offsets();
   const auto& tr = tl.transitions;
@@ -687,7 +746,7 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
             "deal '", log.deals().Label(d), "' has the value ", value,
             ", too large for exact dollar sums (the magnitude must be below 9e14)"));
       }
-      fixed = std::llround(value * static_cast<double>(kDollarScale));
+      fixed = RoundHalfAway(value * static_cast<double>(kDollarScale));
     }
     const int64_t v_count = valued ? 1 : 0;
 
@@ -715,14 +774,21 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
         ++f[kOccurrences];
         f[kDeals] += stamps[a] != d ? 1 : 0;
         stamps[a] = d;
-        f[kAnswered] += static_cast<int64_t>(seller[static_cast<size_t>(a)] & (t >= answer_from ? 1 : 0));
+        const uint8_t r = role[static_cast<size_t>(a)];
+        f[kAnswered] += static_cast<int64_t>(r & (t >= answer_from ? kSellerBit : 0));
         int64_t answered_from_here;
         if (__builtin_sub_overflow(t, response_window, &answered_from_here)) {
           answered_from_here = std::numeric_limits<int64_t>::min();
         }
-        answer_from = buyer[static_cast<size_t>(a)] ? answered_from_here : answer_from;
+        answer_from = (r & kBuyerBit) != 0 ? answered_from_here : answer_from;
       }
     }
+
+    // The other passes start where the events did (a deal's first transition and first
+    // entry are usually at its first event): the event cache, now on the deal's earliest
+    // event period and unit, is a valid start for them and spares each a miss.
+    trc = ev;
+    fec = ev;
 
     // Transitions.
     int32_t excluded_from = -2;  // the stage the deal was excluded from (-2: not excluded)
@@ -809,11 +875,16 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
     constexpr int64_t kInf = std::numeric_limits<int64_t>::max();
     int64_t* const after_any = suffix.data();       // min fe[s], s >= i (Won, Lost included)
     int64_t* const after_open = suffix.data() + S + 1;  // min fe[s], s >= i, s <= Won
-    after_any[S] = after_open[S] = after_open[S - 1] = kInf;
+    // The running minima stay in registers: read back from the arrays (which the
+    // compiler must assume fe may alias), each step would wait on the previous store.
+    after_any[S] = after_open[S] = kInf;
+    int64_t min_any = kInf, min_open = kInf;
     for (int32_t s = S - 1; s >= 0; --s) {
       const int64_t x = fe[s] == kNullInstant ? kInf : fe[s];
-      after_any[s] = std::min(x, after_any[s + 1]);
-      if (s <= won_stage) after_open[s] = std::min(x, after_open[s + 1]);
+      min_any = std::min(x, min_any);
+      if (s <= won_stage) min_open = std::min(x, min_open);
+      after_any[s] = min_any;
+      after_open[s] = min_open;
     }
     for (int32_t k = 0; k < O; ++k) {
       const int64_t entered = fe[k];
