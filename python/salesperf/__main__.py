@@ -96,10 +96,12 @@ def _print_indicators(log: EventLog, timelines: Timelines, period: str) -> None:
         with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
             print(top.head(10).to_string())
     warnings = deal_warnings(log, timelines)
-    counts = {c: int(warnings[c].fillna(False).sum()) for c in
-              ("stalled", "dark", "single_threaded", "no_decision_maker")}
+    counts = {}
+    for c in ("stalled", "dark", "single_threaded", "no_decision_maker"):
+        known = warnings[c].dropna()  # <NA>: the log has no contact (role) column
+        counts[c] = f"{int(known.sum()):,}" if len(known) or not len(warnings) else "n/a (no contacts)"
     print(f"\n-- open deals needing attention: {len(warnings):,} open; " +
-          ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
+          ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
 
 
 def _demo(args: argparse.Namespace) -> int:

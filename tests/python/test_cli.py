@@ -13,7 +13,9 @@ def test_demo_prints_the_accounting_and_the_funnel(capsys: pytest.CaptureFixture
     assert main(["demo", "--events", "5000", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     for section in ("-- ingest accounting", "-- events by actor and action", "-- deals by rep",
-                    "-- funnel by buyer-defined stage"):
+                    "-- funnel by buyer-defined stage", "-- leading indicators by quarter",
+                    "conversion from each stage", "-- reps by dollars in the door",
+                    "-- open deals needing attention"):
         assert section in out
     accounting = re.search(r"(\d+) rows in = (\d+) accepted \+ (\d+) rejected", out)
     assert accounting is not None
