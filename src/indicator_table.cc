@@ -25,9 +25,6 @@ constexpr int64_t kAllPeriods = std::numeric_limits<int64_t>::max();
 // whose period indices are far apart; MakeTable's periods are consecutive).
 constexpr int64_t kMaxSpan = int64_t{1} << 24;
 
-double ToDollars(Int128 fixed) {
-  return static_cast<double>(fixed) / static_cast<double>(kDollarScale);
-}
 
 // What an indicator is computed from. `arg` is the action, stage or open stage.
 enum class Kind : uint8_t {
@@ -268,7 +265,7 @@ Figure Count(int64_t v) {
 
 Figure Money(Int128 fixed, int64_t valued) {
   Figure f;
-  f.value = ToDollars(fixed);
+  f.value = FixedToDollars(fixed);
   f.n = valued;
   return f;
 }
@@ -299,7 +296,7 @@ absl::Status Evaluate(const std::vector<Spec>& specs, const Sums& s, int64_t ope
   const int64_t won = s.C(kWon), lost = s.C(kLost);
   absl::StatusOr<Figure> win_rate = WilsonFigure(won, won + lost, confidence);
   if (!win_rate.ok()) return win_rate.status();
-  const Figure avg_won = Ratio(ToDollars(s.D(kWonDollars)), static_cast<double>(s.C(kWonValued)),
+  const Figure avg_won = Ratio(FixedToDollars(s.D(kWonDollars)), static_cast<double>(s.C(kWonValued)),
                                s.C(kWonValued));
   const Durations& cycle = durations[0];
 

@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "status_macros.h"
 #include "parallel.h"
 #include "salesperf/state.h"
 
@@ -43,17 +44,11 @@ using internal::Sv;
 
 namespace {
 
-#define SALESPERF_RETURN_IF_ERROR(expr)       \
-  do {                                        \
-    absl::Status salesperf_status_ = (expr);  \
-    if (!salesperf_status_.ok()) return salesperf_status_; \
-  } while (0)
 
 __extension__ using UInt128 = unsigned __int128;
 
 constexpr int64_t kNoWindow = std::numeric_limits<int64_t>::max();
 constexpr std::string_view kMagic("SPIND\0\0\1", 8);
-constexpr double kMaxDollars = 9e14;
 constexpr uint8_t kBuyer = static_cast<uint8_t>(Actor::kBuyer);
 constexpr uint8_t kSeller = static_cast<uint8_t>(Actor::kSeller);
 
@@ -87,11 +82,6 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return out;
 }
 
-double FixedToDollars(Int128 fixed) {
-  const Int128 q = fixed / kDollarScale;
-  const Int128 r = fixed % kDollarScale;
-  return static_cast<double>(q) + static_cast<double>(r) / static_cast<double>(kDollarScale);
-}
 
 // Units from an owner code per deal (-1 = none) over a dictionary of labels: the
 // labels of owners that own a deal, in code order, then kNoUnitName when needed.

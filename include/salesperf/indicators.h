@@ -156,6 +156,16 @@ struct IndicatorOptions {
 
 inline constexpr int64_t kDollarScale = 10'000;
 __extension__ using Int128 = __int128;
+// A value's magnitude must stay below this to be summed exactly (value x kDollarScale
+// fits in an int64 with room to spare).
+inline constexpr double kMaxDollars = 9e14;
+// A fixed-point sum as dollars: the whole and the fractional part converted separately,
+// so that sums beyond 2^53 / kDollarScale lose no cents to the division.
+inline double FixedToDollars(Int128 fixed) {
+  const Int128 q = fixed / kDollarScale;
+  const Int128 r = fixed % kDollarScale;
+  return static_cast<double>(q) + static_cast<double>(r) / static_cast<double>(kDollarScale);
+}
 
 // Field positions within a cell's block of int64 counters. A cell's block is
 // [per-action fields: kActionFields x num_actions]
