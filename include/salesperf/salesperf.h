@@ -9,6 +9,7 @@
 #include "salesperf/column.h"
 #include "salesperf/dictionary.h"
 #include "salesperf/event_log.h"
+#include "salesperf/funnel.h"
 #include "salesperf/indicators.h"
 #include "salesperf/stage_model.h"
 #include "salesperf/state.h"

@@ -1,0 +1,504 @@
+// The funnel accumulator (counts of moves, dwell times and open deals per unit) and
+// its solution as an absorbing Markov chain. See salesperf/funnel.h.
+#include "salesperf/funnel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "absl/strings/str_cat.h"
+#include "absl_compat.h"
+#include "status_macros.h"
+#include "salesperf/state.h"
+
+namespace salesperf {
+
+using internal::Sv;
+
+namespace {
+
+
+constexpr std::string_view kMagic("SPFUN\0\0\1", 8);
+constexpr double kNsPerDay = 86'400e9;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+__extension__ using UInt128 = unsigned __int128;
+
+
+bool IsMove(int32_t from, int32_t num_open, TransitionKind kind) {
+  return from >= 0 && from < num_open && kind != TransitionKind::kExcluded && kind != TransitionKind::kReopened;
+}
+
+}  // namespace
+
+class FunnelBuilder {
+ public:
+  // Room for `units` units, zeroed.
+  static void Size(FunnelCounts& x, size_t units) {
+    const auto O = static_cast<size_t>(x.num_open_);
+    x.moves_.assign(units * O * (O + 2), 0);
+    x.dwell_ns_.assign(units * O, 0);
+    x.dwell_visits_.assign(units * O, 0);
+    x.open_deals_.assign(units * O, 0);
+    x.open_valued_.assign(units * O, 0);
+    x.open_dollars_.assign(units * O, 0);
+  }
+
+  static bool UnitLive(const FunnelCounts& x, size_t u) {
+    const auto O = static_cast<size_t>(x.num_open_);
+    const size_t row = O * (O + 2);
+    for (size_t k = 0; k < row; ++k) {
+      if (x.moves_[u * row + k] != 0) return true;
+    }
+    for (size_t i = 0; i < O; ++i) {
+      if (x.dwell_visits_[u * O + i] != 0 || x.open_deals_[u * O + i] != 0) return true;
+    }
+    return false;
+  }
+
+  // Adds unit `u` of `from` into unit `v` of `to` (same stages).
+  static void AddUnit(FunnelCounts& to, size_t v, const FunnelCounts& from, size_t u) {
+    const auto O = static_cast<size_t>(to.num_open_);
+    const size_t row = O * (O + 2);
+    for (size_t k = 0; k < row; ++k) to.moves_[v * row + k] += from.moves_[u * row + k];
+    for (size_t i = 0; i < O; ++i) {
+      to.dwell_ns_[v * O + i] += from.dwell_ns_[u * O + i];
+      to.dwell_visits_[v * O + i] += from.dwell_visits_[u * O + i];
+      to.open_deals_[v * O + i] += from.open_deals_[u * O + i];
+      to.open_valued_[v * O + i] += from.open_valued_[u * O + i];
+      to.open_dollars_[v * O + i] += from.open_dollars_[u * O + i];
+    }
+  }
+
+  // Units sorted by name (names distinct), empty ones dropped.
+  static void Canonicalize(FunnelCounts& x) {
+    std::vector<size_t> order;
+    for (size_t u = 0; u < x.unit_names_.size(); ++u) {
+      if (UnitLive(x, u)) order.push_back(u);
+    }
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x.unit_names_[a] < x.unit_names_[b]; });
+    FunnelCounts out;
+    out.stage_names_ = x.stage_names_;
+    out.num_open_ = x.num_open_;
+    out.unit_kind_ = x.unit_kind_;
+    out.ignored_ = x.ignored_;
+    Size(out, order.size());
+    for (size_t v = 0; v < order.size(); ++v) {
+      out.unit_names_.push_back(x.unit_names_[order[v]]);
+      AddUnit(out, v, x, order[v]);
+    }
+    x = std::move(out);
+  }
+
+  static absl::Status Update(FunnelCounts& x, const EventLog& log, const Timelines& tl, const Units& units);
+  static absl::Status Merge(FunnelCounts& x, const FunnelCounts& other);
+  static std::string Serialize(const FunnelCounts& x);
+  static absl::StatusOr<FunnelCounts> Deserialize(std::string_view bytes);
+};
+
+absl::StatusOr<FunnelCounts> FunnelCounts::Create(std::vector<std::string> stage_names, int32_t num_open) {
+  if (num_open < 0 || stage_names.size() != static_cast<size_t>(num_open) + 2) {
+    return absl::InvalidArgumentError(absl::StrCat(stage_names.size(), " stage names do not hold ", num_open,
+                                                   " open stages plus Won and Lost"));
+  }
+  FunnelCounts x;
+  x.stage_names_ = std::move(stage_names);
+  x.num_open_ = num_open;
+  return x;
+}
+
+absl::Status FunnelBuilder::Update(FunnelCounts& x, const EventLog& log, const Timelines& tl, const Units& units) {
+  if (tl.stage_names != x.stage_names_ || tl.num_open != x.num_open_) {
+    return absl::FailedPreconditionError("the timelines' stages differ from the funnel's");
+  }
+  if (!x.unit_names_.empty() && units.kind != x.unit_kind_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("units of kind '", Sv(units.kind), "' added to a funnel of '", Sv(x.unit_kind_), "'"));
+  }
+  const int32_t D = log.num_deals();
+  const auto nd = static_cast<size_t>(D);
+  if (tl.current_stage.size() != nd || tl.outcome.size() != nd || tl.value.size() != nd ||
+      units.of_deal.size() != nd) {
+    return absl::FailedPreconditionError("the timelines or units do not fit the log (deal counts differ)");
+  }
+  const int32_t O = x.num_open_;
+  const auto S = static_cast<size_t>(O) + 2;
+  const int32_t U = static_cast<int32_t>(units.names.size());
+  for (size_t d = 0; d < nd; ++d) {
+    if (units.of_deal[d] < 0 || units.of_deal[d] >= U) {
+      return absl::FailedPreconditionError("a deal's unit is out of range");
+    }
+  }
+
+  FunnelCounts part;
+  part.stage_names_ = x.stage_names_;
+  part.num_open_ = O;
+  part.unit_kind_ = units.kind;
+  part.unit_names_ = units.names;
+  Size(part, units.names.size());
+  const auto Os = static_cast<size_t>(O);
+
+  // Transitions, in one pass.
+  const Timelines::Transitions& tr = tl.transitions;
+  const size_t n = tr.size();
+  if (tr.deal.size() != n || tr.from.size() != n || tr.to.size() != n || tr.kind.size() != n) {
+    return absl::FailedPreconditionError("the transition table's columns differ in length");
+  }
+  for (size_t t = 0; t < n; ++t) {
+    const int32_t d = tr.deal[t];
+    const int32_t from = tr.from[t];
+    const int32_t to = tr.to[t];
+    // An exclusion goes to no stage (-1); every other transition to a stage.
+    if (d < 0 || d >= D || from < -1 || from >= O + 2 || to < -1 || to >= O + 2 ||
+        tr.kind[t] > static_cast<uint8_t>(TransitionKind::kExcluded) ||
+        (to < 0 && tr.kind[t] != static_cast<uint8_t>(TransitionKind::kExcluded))) {
+      return absl::FailedPreconditionError(absl::StrCat("transition ", t, " does not fit the log and stages"));
+    }
+    const auto kind = static_cast<TransitionKind>(tr.kind[t]);
+    if (!IsMove(from, O, kind)) {
+      ++part.ignored_;
+      continue;
+    }
+    const auto u = static_cast<size_t>(units.of_deal[static_cast<size_t>(d)]);
+    const auto i = static_cast<size_t>(from);
+    ++part.moves_[(u * Os + i) * S + static_cast<size_t>(to)];
+    if (t > 0 && tr.deal[t - 1] == d && tr.to[t - 1] == from) {
+      part.dwell_ns_[u * Os + i] += static_cast<Int128>(tr.time[t]) - static_cast<Int128>(tr.time[t - 1]);
+      ++part.dwell_visits_[u * Os + i];
+    }
+  }
+
+  // Open deals.
+  for (size_t d = 0; d < nd; ++d) {
+    const auto outcome = static_cast<Outcome>(tl.outcome[d]);
+    if (outcome != Outcome::kOpen && outcome != Outcome::kStalled) continue;
+    const int32_t k = tl.current_stage[d];
+    if (k < 0 || k >= O) continue;
+    const size_t cell = static_cast<size_t>(units.of_deal[d]) * Os + static_cast<size_t>(k);
+    ++part.open_deals_[cell];
+    const double value = tl.value[d];
+    if (std::isnan(value)) continue;
+    if (!(std::fabs(value) < kMaxDollars)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("deal '", log.deals().Label(static_cast<int32_t>(d)), "' has the value ", value,
+                       ", too large for exact dollar sums (the magnitude must be below 9e14)"));
+    }
+    ++part.open_valued_[cell];
+    // Rounded half away from zero, as Indicators rounds (its RoundHalfAway is llround).
+    part.open_dollars_[cell] += std::llround(value * static_cast<double>(kDollarScale));
+  }
+
+  Canonicalize(part);
+  if (x.unit_names_.empty()) x.unit_kind_ = units.kind;
+  return Merge(x, part);
+}
+
+absl::Status FunnelBuilder::Merge(FunnelCounts& x, const FunnelCounts& other) {
+  if (other.stage_names_ != x.stage_names_ || other.num_open_ != x.num_open_) {
+    return absl::FailedPreconditionError("the funnels' stages differ");
+  }
+  if (x.unit_kind_.empty()) {
+    x.unit_kind_ = other.unit_kind_;
+  } else if (!other.unit_kind_.empty() && other.unit_kind_ != x.unit_kind_) {
+    return absl::FailedPreconditionError(absl::StrCat("the funnels' unit kinds differ: '", Sv(x.unit_kind_),
+                                                      "' and '", Sv(other.unit_kind_), "'"));
+  }
+  std::vector<std::string> names;
+  names.reserve(x.unit_names_.size() + other.unit_names_.size());
+  std::set_union(x.unit_names_.begin(), x.unit_names_.end(), other.unit_names_.begin(), other.unit_names_.end(),
+                 std::back_inserter(names));
+  FunnelCounts out;
+  out.stage_names_ = x.stage_names_;
+  out.num_open_ = x.num_open_;
+  out.unit_kind_ = x.unit_kind_;
+  out.ignored_ = x.ignored_ + other.ignored_;
+  Size(out, names.size());
+  for (const FunnelCounts* side : {static_cast<const FunnelCounts*>(&x), &other}) {
+    size_t v = 0;
+    for (size_t u = 0; u < side->unit_names_.size(); ++u) {
+      while (names[v] != side->unit_names_[u]) ++v;
+      AddUnit(out, v, *side, u);
+    }
+  }
+  out.unit_names_ = std::move(names);
+  x = std::move(out);
+  return absl::OkStatus();
+}
+
+std::string FunnelBuilder::Serialize(const FunnelCounts& x) {
+  StateWriter w;
+  const auto O = static_cast<size_t>(x.num_open_);
+  w.Reserve(64 + x.unit_names_.size() * (16 + O * (O + 2) * 8 + O * 56));
+  w.U32(static_cast<uint32_t>(x.stage_names_.size()));
+  w.U32(static_cast<uint32_t>(x.num_open_));
+  for (const std::string& s : x.stage_names_) w.String(s);
+  w.String(x.unit_kind_);
+  w.U32(static_cast<uint32_t>(x.unit_names_.size()));
+  for (const std::string& s : x.unit_names_) w.String(s);
+  auto int128 = [&](Int128 v) {
+    const auto u = static_cast<UInt128>(v);
+    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u)));
+    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u >> 64)));
+  };
+  const size_t row = O * (O + 2);
+  for (size_t u = 0; u < x.unit_names_.size(); ++u) {
+    w.I64s(std::span<const int64_t>(x.moves_.data() + u * row, row));
+    for (size_t i = 0; i < O; ++i) {
+      int128(x.dwell_ns_[u * O + i]);
+      w.I64(x.dwell_visits_[u * O + i]);
+    }
+    for (size_t i = 0; i < O; ++i) {
+      w.I64(x.open_deals_[u * O + i]);
+      w.I64(x.open_valued_[u * O + i]);
+      int128(x.open_dollars_[u * O + i]);
+    }
+  }
+  w.I64(x.ignored_);
+  return WrapState(kMagic, FunnelCounts::kFormatVersion, w.bytes());
+}
+
+absl::StatusOr<FunnelCounts> FunnelBuilder::Deserialize(std::string_view bytes) {
+  absl::StatusOr<std::string_view> payload = UnwrapState(bytes, kMagic, FunnelCounts::kFormatVersion, "funnel");
+  if (!payload.ok()) return payload.status();
+  StateReader r(*payload);
+  auto corrupt = [](std::string_view why) {
+    return absl::DataLossError(absl::StrCat("funnel state corrupt: ", Sv(why)));
+  };
+  FunnelCounts x;
+  uint32_t num_stages = 0, num_open = 0;
+  SALESPERF_RETURN_IF_ERROR(r.Count32(num_stages, 4, "stage count"));
+  SALESPERF_RETURN_IF_ERROR(r.U32(num_open, "open stage count"));
+  if (num_stages < 2 || num_open != num_stages - 2) {
+    return corrupt(absl::StrCat(num_stages, " stages do not hold ", num_open, " open ones plus Won and Lost"));
+  }
+  x.num_open_ = static_cast<int32_t>(num_open);
+  x.stage_names_.resize(num_stages);
+  for (std::string& s : x.stage_names_) SALESPERF_RETURN_IF_ERROR(r.String(s, "stage name"));
+  SALESPERF_RETURN_IF_ERROR(r.String(x.unit_kind_, "unit kind"));
+  uint32_t num_units = 0;
+  SALESPERF_RETURN_IF_ERROR(r.Count32(num_units, 4, "unit count"));
+  x.unit_names_.resize(num_units);
+  for (std::string& s : x.unit_names_) SALESPERF_RETURN_IF_ERROR(r.String(s, "unit name"));
+  for (size_t u = 1; u < x.unit_names_.size(); ++u) {
+    if (!(x.unit_names_[u - 1] < x.unit_names_[u])) return corrupt("unit names are not sorted and distinct");
+  }
+  const auto O = static_cast<uint64_t>(num_open);
+  const uint64_t row = O * (O + 2);  // O < 2^30: no overflow
+  const uint64_t per_unit = 8 * row + 24 * O + 32 * O;
+  if (per_unit > 0 && num_units > r.remaining() / per_unit) {
+    return absl::DataLossError("funnel state truncated while reading unit counts");
+  }
+  Size(x, num_units);
+  auto int128 = [&](Int128& out, std::string_view field) -> absl::Status {
+    int64_t lo = 0, hi = 0;
+    SALESPERF_RETURN_IF_ERROR(r.I64(lo, field));
+    SALESPERF_RETURN_IF_ERROR(r.I64(hi, field));
+    out = static_cast<Int128>((static_cast<UInt128>(static_cast<uint64_t>(hi)) << 64) |
+                              static_cast<UInt128>(static_cast<uint64_t>(lo)));
+    return absl::OkStatus();
+  };
+  for (size_t u = 0; u < num_units; ++u) {
+    SALESPERF_RETURN_IF_ERROR(r.I64s(std::span<int64_t>(x.moves_.data() + u * row, row), "moves"));
+    for (size_t i = 0; i < O; ++i) {
+      SALESPERF_RETURN_IF_ERROR(int128(x.dwell_ns_[u * O + i], "dwell time"));
+      SALESPERF_RETURN_IF_ERROR(r.I64(x.dwell_visits_[u * O + i], "dwell visits"));
+    }
+    for (size_t i = 0; i < O; ++i) {
+      SALESPERF_RETURN_IF_ERROR(r.I64(x.open_deals_[u * O + i], "open deals"));
+      SALESPERF_RETURN_IF_ERROR(r.I64(x.open_valued_[u * O + i], "open valued"));
+      SALESPERF_RETURN_IF_ERROR(int128(x.open_dollars_[u * O + i], "open dollars"));
+    }
+  }
+  SALESPERF_RETURN_IF_ERROR(r.I64(x.ignored_, "ignored"));
+  SALESPERF_RETURN_IF_ERROR(r.Done());
+  for (const int64_t m : x.moves_) {
+    if (m < 0) return corrupt("a move count is negative");
+  }
+  for (size_t k = 0; k < x.dwell_visits_.size(); ++k) {
+    if (x.dwell_visits_[k] < 0 || x.dwell_ns_[k] < 0) return corrupt("a dwell count or time is negative");
+    if (x.dwell_visits_[k] == 0 && x.dwell_ns_[k] != 0) return corrupt("dwell time without visits");
+    if (x.open_deals_[k] < 0 || x.open_valued_[k] < 0 || x.open_valued_[k] > x.open_deals_[k]) {
+      return corrupt("open deal counts are negative or inconsistent");
+    }
+    if (x.open_valued_[k] == 0 && x.open_dollars_[k] != 0) return corrupt("open dollars without valued deals");
+  }
+  if (x.ignored_ < 0) return corrupt("the ignored count is negative");
+  for (size_t u = 0; u < num_units; ++u) {
+    if (!UnitLive(x, u)) return corrupt("a unit holds nothing");
+  }
+  return x;
+}
+
+absl::Status FunnelCounts::Update(const EventLog& log, const Timelines& timelines, const Units& units) {
+  return FunnelBuilder::Update(*this, log, timelines, units);
+}
+absl::Status FunnelCounts::Merge(const FunnelCounts& other) { return FunnelBuilder::Merge(*this, other); }
+std::string FunnelCounts::Serialize() const { return FunnelBuilder::Serialize(*this); }
+absl::StatusOr<FunnelCounts> FunnelCounts::Deserialize(std::string_view bytes) {
+  return FunnelBuilder::Deserialize(bytes);
+}
+
+int64_t FunnelCounts::moves(int32_t u, int32_t i, int32_t j) const {
+  const auto O = static_cast<size_t>(num_open_);
+  return moves_[(static_cast<size_t>(u) * O + static_cast<size_t>(i)) * (O + 2) + static_cast<size_t>(j)];
+}
+Int128 FunnelCounts::dwell_ns(int32_t u, int32_t i) const {
+  return dwell_ns_[static_cast<size_t>(u) * static_cast<size_t>(num_open_) + static_cast<size_t>(i)];
+}
+int64_t FunnelCounts::dwell_visits(int32_t u, int32_t i) const {
+  return dwell_visits_[static_cast<size_t>(u) * static_cast<size_t>(num_open_) + static_cast<size_t>(i)];
+}
+int64_t FunnelCounts::open_deals(int32_t u, int32_t i) const {
+  return open_deals_[static_cast<size_t>(u) * static_cast<size_t>(num_open_) + static_cast<size_t>(i)];
+}
+int64_t FunnelCounts::open_valued(int32_t u, int32_t i) const {
+  return open_valued_[static_cast<size_t>(u) * static_cast<size_t>(num_open_) + static_cast<size_t>(i)];
+}
+Int128 FunnelCounts::open_dollars_fixed(int32_t u, int32_t i) const {
+  return open_dollars_[static_cast<size_t>(u) * static_cast<size_t>(num_open_) + static_cast<size_t>(i)];
+}
+
+absl::StatusOr<FunnelCounts> CountFunnel(const EventLog& log, const Timelines& timelines, const Units& units) {
+  absl::StatusOr<FunnelCounts> x = FunnelCounts::Create(timelines.stage_names, timelines.num_open);
+  if (!x.ok()) return absl::FailedPreconditionError(x.status().message());
+  SALESPERF_RETURN_IF_ERROR(x->Update(log, timelines, units));
+  return x;
+}
+
+namespace {
+
+// Stages (of 0..O-1) from which a stage in `target` is reachable along edges
+// i -> j with moves[i][j] > 0, j open (the targets themselves included).
+std::vector<bool> CanReach(const std::vector<int64_t>& moves, int32_t O, std::vector<bool> target) {
+  const auto S = static_cast<size_t>(O) + 2;
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (int32_t i = 0; i < O; ++i) {
+      if (target[static_cast<size_t>(i)]) continue;
+      for (int32_t j = 0; j < O; ++j) {
+        if (target[static_cast<size_t>(j)] && moves[static_cast<size_t>(i) * S + static_cast<size_t>(j)] > 0) {
+          target[static_cast<size_t>(i)] = true;
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  return target;
+}
+
+}  // namespace
+
+absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit) {
+  if (unit < -1 || unit >= counts.num_units()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unit ", unit, " is out of range (", counts.num_units(), " units; -1 for the organisation)"));
+  }
+  const int32_t O = counts.num_open();
+  const auto Os = static_cast<size_t>(O);
+  const size_t S = Os + 2;
+  FunnelChain c;
+  c.stage_names = counts.stage_names();
+  c.num_open = O;
+  c.moves.assign(Os * S, 0);
+  c.open_deals.assign(Os, 0);
+  std::vector<Int128> dwell(Os, 0), dollars(Os, 0);
+  std::vector<int64_t> visits(Os, 0);
+  const int32_t first = unit < 0 ? 0 : unit;
+  const int32_t last = unit < 0 ? counts.num_units() : unit + 1;
+  for (int32_t u = first; u < last; ++u) {
+    for (int32_t i = 0; i < O; ++i) {
+      const auto is = static_cast<size_t>(i);
+      for (int32_t j = 0; j < O + 2; ++j) c.moves[is * S + static_cast<size_t>(j)] += counts.moves(u, i, j);
+      dwell[is] += counts.dwell_ns(u, i);
+      visits[is] += counts.dwell_visits(u, i);
+      c.open_deals[is] += counts.open_deals(u, i);
+      dollars[is] += counts.open_dollars_fixed(u, i);
+    }
+  }
+
+  std::vector<int64_t> n(Os, 0);
+  for (size_t i = 0; i < Os; ++i) {
+    for (size_t j = 0; j < S; ++j) n[i] += c.moves[i * S + j];
+  }
+  c.probability.assign(Os * S, kNaN);
+  c.mean_days_in_stage.assign(Os, kNaN);
+  for (size_t i = 0; i < Os; ++i) {
+    if (n[i] > 0) {
+      for (size_t j = 0; j < S; ++j) {
+        c.probability[i * S + j] = static_cast<double>(c.moves[i * S + j]) / static_cast<double>(n[i]);
+      }
+    }
+    if (visits[i] > 0) {
+      c.mean_days_in_stage[i] = static_cast<double>(dwell[i]) / static_cast<double>(visits[i]) / kNsPerDay;
+    }
+  }
+
+  // Stages whose absorption is unknown: those with no data, those never left for Won
+  // or Lost (a closed set of stages with no exit), and every stage that reaches them.
+  std::vector<bool> absorbs(Os, false);
+  for (size_t i = 0; i < Os; ++i) absorbs[i] = c.moves[i * S + Os] + c.moves[i * S + Os + 1] > 0;
+  const std::vector<bool> exits = CanReach(c.moves, O, absorbs);
+  std::vector<bool> bad(Os, false);
+  for (size_t i = 0; i < Os; ++i) bad[i] = n[i] == 0 || !exits[i];
+  bad = CanReach(c.moves, O, bad);
+  // Stages that reach a stage without dwell data (expected time unknown).
+  std::vector<bool> no_time(Os, false);
+  for (size_t i = 0; i < Os; ++i) no_time[i] = bad[i] || visits[i] == 0;
+  no_time = CanReach(c.moves, O, no_time);
+
+  c.win_probability.assign(Os, kNaN);
+  c.loss_probability.assign(Os, kNaN);
+  c.expected_days_to_close.assign(Os, kNaN);
+  std::vector<size_t> keep;
+  for (size_t i = 0; i < Os; ++i) {
+    if (!bad[i]) keep.push_back(i);
+  }
+  if (!keep.empty()) {
+    // The kept stages move only among themselves and to Won or Lost.
+    const auto K = static_cast<Eigen::Index>(keep.size());
+    Eigen::MatrixXd A = Eigen::MatrixXd::Identity(K, K);
+    Eigen::MatrixXd rhs(K, 3);
+    for (Eigen::Index a = 0; a < K; ++a) {
+      const size_t i = keep[static_cast<size_t>(a)];
+      for (Eigen::Index b = 0; b < K; ++b) A(a, b) -= c.probability[i * S + keep[static_cast<size_t>(b)]];
+      rhs(a, 0) = c.probability[i * S + Os];
+      rhs(a, 1) = c.probability[i * S + Os + 1];
+      rhs(a, 2) = visits[i] > 0 ? c.mean_days_in_stage[i] : 0.0;  // NaN'd below when used
+    }
+    Eigen::FullPivLU<Eigen::MatrixXd> lu(A);
+    if (lu.isInvertible()) {
+      const Eigen::MatrixXd x = lu.solve(rhs);
+      for (Eigen::Index a = 0; a < K; ++a) {
+        const size_t i = keep[static_cast<size_t>(a)];
+        c.win_probability[i] = x(a, 0);
+        c.loss_probability[i] = x(a, 1);
+        if (!no_time[i]) c.expected_days_to_close[i] = x(a, 2);
+      }
+    }
+  }
+
+  Int128 total = 0;
+  for (size_t i = 0; i < Os; ++i) {
+    total += dollars[i];
+    if (std::isnan(c.win_probability[i])) {
+      c.open_deals_unpriced += c.open_deals[i];
+    } else {
+      c.expected_open_value += FixedToDollars(dollars[i]) * c.win_probability[i];
+    }
+  }
+  c.open_dollars = FixedToDollars(total);
+  return c;
+}
+
+}  // namespace salesperf
