@@ -12,6 +12,7 @@ void register_stages(py::module_& m);
 void register_calendar(py::module_& m);
 void register_stats(py::module_& m);
 void register_indicators(py::module_& m);
+void register_funnel(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
   register_calendar(m);
   register_stats(m);
   register_indicators(m);
+  register_funnel(m);
 }

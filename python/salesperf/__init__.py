@@ -16,6 +16,7 @@ from ._core import __version__
 from .calendar import Calendar
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
+from .funnel import Funnel, funnel
 from .indicators import Indicators, deal_warnings, indicators
 from .stages import StageMachine, StageModel, Timelines
 
@@ -23,6 +24,7 @@ __all__ = [
     "ACTORS",
     "Calendar",
     "Error",
+    "Funnel",
     "EventLog",
     "Indicators",
     "IngestReport",
@@ -35,6 +37,7 @@ __all__ = [
     "datasets",
     "deal_warnings",
     "errors",
+    "funnel",
     "indicators",
     "ingest",
     "stats",

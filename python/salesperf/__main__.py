@@ -20,6 +20,7 @@ import pandas as pd
 from . import datasets, synth
 from .errors import Error, InternalError
 from .event_log import EventLog
+from .funnel import funnel
 from .indicators import deal_warnings, indicators
 from .stages import StageModel, Timelines
 
@@ -95,6 +96,15 @@ def _print_indicators(log: EventLog, timelines: Timelines, period: str) -> None:
         print(f"\n-- reps by dollars in the door (top 10 of {len(top)}; velocity in $/day)")
         with pd.option_context("display.width", 140, "display.float_format", "{:,.2f}".format):
             print(top.head(10).to_string())
+    chain = funnel(log, timelines, by=None)
+    stages_table = chain.stages()
+    pipeline: Any = chain.summary().loc["(all)"]
+    print("\n-- the funnel as a Markov chain: from each stage, the chance of ending Won and "
+          "the expected days to close")
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.3f}".format):
+        print(stages_table.to_string())
+    print(f"open pipeline: {int(pipeline['open_deals']):,} deals, {pipeline['open_dollars']:,.0f} dollars, "
+          f"expected to bring in {pipeline['expected_open_value']:,.0f}")
     warnings = deal_warnings(log, timelines)
     counts = {}
     for c in ("stalled", "dark", "single_threaded", "no_decision_maker"):

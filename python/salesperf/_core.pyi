@@ -236,3 +236,32 @@ class DealWarnings:
 
 def find_deal_warnings(log: EventLog, timelines: Timelines, dark_percentile: float = ...,
                        decision_maker_roles: list[str] = ...) -> DealWarnings: ...
+
+# ---- funnel (bindings/register_funnel.cc) ----
+class FunnelCounts:
+    stage_names: list[str]
+    num_open: int
+    unit_kind: str
+    unit_names: list[str]
+    ignored: int
+    def merge(self, other: FunnelCounts) -> FunnelCounts: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def deserialize(data: bytes) -> FunnelCounts: ...
+
+class FunnelChain:
+    stage_names: list[str]
+    num_open: int
+    moves: list[int]
+    probability: list[float]
+    win_probability: list[float]
+    loss_probability: list[float]
+    mean_days_in_stage: list[float]
+    expected_days_to_close: list[float]
+    open_deals: list[int]
+    open_dollars: float
+    expected_open_value: float
+    open_deals_unpriced: int
+
+def count_funnel(log: EventLog, timelines: Timelines, units: Units) -> FunnelCounts: ...
+def solve_funnel(counts: FunnelCounts, unit: int) -> FunnelChain: ...

@@ -15,6 +15,7 @@ def test_demo_prints_the_accounting_and_the_funnel(capsys: pytest.CaptureFixture
     for section in ("-- ingest accounting", "-- events by actor and action", "-- deals by rep",
                     "-- funnel by buyer-defined stage", "-- leading indicators by quarter",
                     "conversion from each stage", "-- reps by dollars in the door",
+                    "-- the funnel as a Markov chain", "open pipeline:",
                     "-- open deals needing attention"):
         assert section in out
     accounting = re.search(r"(\d+) rows in = (\d+) accepted \+ (\d+) rejected", out)
