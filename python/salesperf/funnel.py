@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._state import MergeableState
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
@@ -52,13 +53,12 @@ def funnel(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str =
     return Funnel(_core.count_funnel(log._core, timelines._core, units))
 
 
-class Funnel:
+class Funnel(MergeableState):
     """Counts of stage moves, dwell times and open deals per unit, and the absorbing
     chain solved from them. Merge two with ``a + b`` (different deals, same stages);
     ``to_bytes`` / ``from_bytes`` and pickle keep the counts."""
 
-    def __init__(self, core: Any) -> None:
-        self._core = core
+    _core_type = _core.FunnelCounts
 
     @property
     def units(self) -> list[str]:
@@ -125,30 +125,6 @@ class Funnel:
                          "expected_open_value": float(c.expected_open_value),
                          "open_deals_unpriced": int(c.open_deals_unpriced)})
         return pd.DataFrame(rows).set_index("unit")
-
-    def merge(self, other: Funnel) -> Funnel:
-        if not isinstance(other, Funnel):
-            raise InvalidArgumentError(f"merge takes a Funnel, not {type(other).__name__}")
-        return Funnel(self._core.merge(other._core))
-
-    def __add__(self, other: Funnel) -> Funnel:
-        return self.merge(other)
-
-    def to_bytes(self) -> bytes:
-        return bytes(self._core.serialize())
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Funnel:
-        """Reads :meth:`to_bytes`; DataLossError for truncated or corrupted bytes."""
-        return cls(_core.FunnelCounts.deserialize(bytes(data)))
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return (Funnel.from_bytes, (self.to_bytes(),))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Funnel) and bool(self._core == other._core)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (f"Funnel(by {self._core.unit_kind}: {len(self.units):,} units, "

@@ -41,6 +41,7 @@ import pandas as pd
 
 from . import _core
 from .calendar import Calendar
+from ._state import MergeableState
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .stages import Timelines
@@ -145,7 +146,7 @@ def indicators(log: EventLog, timelines: Timelines, *, by: Any = "rep", period: 
     return Indicators(core)
 
 
-class Indicators:
+class Indicators(MergeableState):
     """The leading-indicator accumulator: per unit and period, every count, exact
     dollar sum and duration histogram behind the figures of :meth:`table`.
 
@@ -155,8 +156,7 @@ class Indicators:
     checksummed format.
     """
 
-    def __init__(self, core: Any) -> None:
-        self._core = core
+    _core_type = _core.Indicators
 
     # ---- what it holds ----
     @property
@@ -228,16 +228,6 @@ class Indicators:
             "last": np.array(cols["last"]),
         })
 
-    # ---- combining ----
-    def merge(self, other: Indicators) -> Indicators:
-        """The accumulator of both sets of deals (neither operand changes)."""
-        if not isinstance(other, Indicators):
-            raise InvalidArgumentError(f"merge takes Indicators, not {type(other).__name__}")
-        return Indicators(self._core.merge(other._core))
-
-    def __add__(self, other: Indicators) -> Indicators:
-        return self.merge(other)
-
     def rollup(self, mapping: Mapping[str, str] | pd.Series, kind: str = "group") -> Indicators:
         """Units regrouped (rep -> team -> region ...): every unit's figures are added
         into its group's. ``mapping`` gives each unit's group label; every unit must
@@ -250,26 +240,6 @@ class Indicators:
             raise InvalidArgumentError(f"rollup: unit {first!r} has no group in the mapping")
         codes, names = pd.factorize(groups.astype(str), sort=True)
         return Indicators(self._core.rollup(codes.astype(np.int32), [str(n) for n in names], str(kind)))
-
-    # ---- bytes ----
-    def to_bytes(self) -> bytes:
-        """The state in salesperf's versioned, checksummed byte format."""
-        return bytes(self._core.serialize())
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Indicators:
-        """Reads :meth:`to_bytes`. Raises :class:`~salesperf.errors.DataLossError` for
-        truncated or corrupted bytes, and
-        :class:`~salesperf.errors.FailedPreconditionError` for another format version."""
-        return cls(_core.Indicators.deserialize(bytes(data)))
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return (Indicators.from_bytes, (self.to_bytes(),))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Indicators) and bool(self._core == other._core)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (f"Indicators(by {self.unit_kind}, {self.calendar.spec}: {len(self.units):,} units, "

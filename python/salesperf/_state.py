@@ -1,0 +1,52 @@
+"""What every mergeable accumulator (Indicators, Funnel, ...) offers in Python, written
+once: merge and ``+``, equality, and the versioned, checksummed bytes behind pickle."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from .errors import InvalidArgumentError
+
+S = TypeVar("S", bound="MergeableState")
+
+
+class MergeableState:
+    """Base of the Python accumulators: ``_core`` is the C++ object, which has
+    ``merge``, ``serialize`` and ``==``; a subclass sets ``_core_type`` to that C++
+    class."""
+
+    _core_type: ClassVar[Any]  # the C++ class, whose static deserialize reads to_bytes
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+
+    def merge(self: S, other: S) -> S:
+        """The accumulator of both sets of deals (neither operand changes). The two
+        must share their settings (stages, calendar, as_of, ...);
+        :class:`~salesperf.errors.FailedPreconditionError` says which differs."""
+        if type(other) is not type(self):
+            raise InvalidArgumentError(
+                f"merge takes {type(self).__name__}, not {type(other).__name__}")
+        return type(self)(self._core.merge(other._core))
+
+    def __add__(self: S, other: S) -> S:
+        return self.merge(other)
+
+    def to_bytes(self) -> bytes:
+        """The state in salesperf's versioned, checksummed byte format."""
+        return bytes(self._core.serialize())
+
+    @classmethod
+    def from_bytes(cls: type[S], data: bytes) -> S:
+        """Reads :meth:`to_bytes`. Raises :class:`~salesperf.errors.DataLossError` for
+        truncated or corrupted bytes, and
+        :class:`~salesperf.errors.FailedPreconditionError` for another format version."""
+        return cls(cls._core_type.deserialize(bytes(data)))
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return (type(self).from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and bool(self._core == other._core)
+
+    __hash__ = None  # type: ignore[assignment]
