@@ -31,7 +31,6 @@ namespace {
 constexpr std::string_view kMagic("SPFUN\0\0\1", 8);
 constexpr double kNsPerDay = 86'400e9;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-__extension__ using UInt128 = unsigned __int128;
 
 
 bool IsMove(int32_t from, int32_t num_open, TransitionKind kind) {
@@ -244,22 +243,17 @@ std::string FunnelBuilder::Serialize(const FunnelCounts& x) {
   w.String(x.unit_kind_);
   w.U32(static_cast<uint32_t>(x.unit_names_.size()));
   for (const std::string& s : x.unit_names_) w.String(s);
-  auto int128 = [&](Int128 v) {
-    const auto u = static_cast<UInt128>(v);
-    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u)));
-    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u >> 64)));
-  };
   const size_t row = O * (O + 2);
   for (size_t u = 0; u < x.unit_names_.size(); ++u) {
     w.I64s(std::span<const int64_t>(x.moves_.data() + u * row, row));
     for (size_t i = 0; i < O; ++i) {
-      int128(x.dwell_ns_[u * O + i]);
+      w.I128(x.dwell_ns_[u * O + i]);
       w.I64(x.dwell_visits_[u * O + i]);
     }
     for (size_t i = 0; i < O; ++i) {
       w.I64(x.open_deals_[u * O + i]);
       w.I64(x.open_valued_[u * O + i]);
-      int128(x.open_dollars_[u * O + i]);
+      w.I128(x.open_dollars_[u * O + i]);
     }
   }
   w.I64(x.ignored_);
@@ -298,24 +292,16 @@ absl::StatusOr<FunnelCounts> FunnelBuilder::Deserialize(std::string_view bytes) 
     return absl::DataLossError("funnel state truncated while reading unit counts");
   }
   Size(x, num_units);
-  auto int128 = [&](Int128& out, std::string_view field) -> absl::Status {
-    int64_t lo = 0, hi = 0;
-    SALESPERF_RETURN_IF_ERROR(r.I64(lo, field));
-    SALESPERF_RETURN_IF_ERROR(r.I64(hi, field));
-    out = static_cast<Int128>((static_cast<UInt128>(static_cast<uint64_t>(hi)) << 64) |
-                              static_cast<UInt128>(static_cast<uint64_t>(lo)));
-    return absl::OkStatus();
-  };
   for (size_t u = 0; u < num_units; ++u) {
     SALESPERF_RETURN_IF_ERROR(r.I64s(std::span<int64_t>(x.moves_.data() + u * row, row), "moves"));
     for (size_t i = 0; i < O; ++i) {
-      SALESPERF_RETURN_IF_ERROR(int128(x.dwell_ns_[u * O + i], "dwell time"));
+      SALESPERF_RETURN_IF_ERROR(r.I128(x.dwell_ns_[u * O + i], "dwell time"));
       SALESPERF_RETURN_IF_ERROR(r.I64(x.dwell_visits_[u * O + i], "dwell visits"));
     }
     for (size_t i = 0; i < O; ++i) {
       SALESPERF_RETURN_IF_ERROR(r.I64(x.open_deals_[u * O + i], "open deals"));
       SALESPERF_RETURN_IF_ERROR(r.I64(x.open_valued_[u * O + i], "open valued"));
-      SALESPERF_RETURN_IF_ERROR(int128(x.open_dollars_[u * O + i], "open dollars"));
+      SALESPERF_RETURN_IF_ERROR(r.I128(x.open_dollars_[u * O + i], "open dollars"));
     }
   }
   SALESPERF_RETURN_IF_ERROR(r.I64(x.ignored_, "ignored"));

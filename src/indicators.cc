@@ -45,7 +45,6 @@ using internal::Sv;
 namespace {
 
 
-__extension__ using UInt128 = unsigned __int128;
 
 constexpr int64_t kNoWindow = std::numeric_limits<int64_t>::max();
 constexpr std::string_view kMagic("SPIND\0\0\1", 8);
@@ -1392,11 +1391,7 @@ std::string IndicatorsBuilder::Serialize(const Indicators& x) {
     w.I64(x.cell_period_[c]);
   }
   w.I64s(x.counters_);
-  for (const Int128 v : x.dollars_) {
-    const auto u = static_cast<UInt128>(v);
-    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u)));
-    w.I64(static_cast<int64_t>(static_cast<uint64_t>(u >> 64)));
-  }
+  for (const Int128 v : x.dollars_) w.I128(v);
   w.U64(x.bins_.size());
   for (const DurationBin& b : x.bins_) {
     w.I32(b.cell);
@@ -1504,13 +1499,7 @@ absl::StatusOr<Indicators> IndicatorsBuilder::Deserialize(std::string_view bytes
     if (v < 0) return corrupt("a counter is negative");
   }
   x.dollars_.resize(nc * DB);
-  for (Int128& v : x.dollars_) {
-    int64_t lo = 0, hi = 0;
-    SALESPERF_RETURN_IF_ERROR(r.I64(lo, "dollar sums"));
-    SALESPERF_RETURN_IF_ERROR(r.I64(hi, "dollar sums"));
-    v = static_cast<Int128>((static_cast<UInt128>(static_cast<uint64_t>(hi)) << 64) |
-                            static_cast<UInt128>(static_cast<uint64_t>(lo)));
-  }
+  for (Int128& v : x.dollars_) SALESPERF_RETURN_IF_ERROR(r.I128(v, "dollar sums"));
   uint64_t num_bins = 0;
   SALESPERF_RETURN_IF_ERROR(r.Count64(num_bins, 32, "bin count"));
   x.bins_.resize(static_cast<size_t>(num_bins));

@@ -118,6 +118,15 @@ absl::Status StateReader::Raw(std::string_view& out, size_t n, std::string_view 
   return absl::OkStatus();
 }
 
+absl::Status StateReader::I128(Int128& out, std::string_view field) {
+  if (remaining() < 16) return Need(16, field);
+  __extension__ using U = unsigned __int128;
+  const uint64_t lo = Little<uint64_t>();
+  const uint64_t hi = Little<uint64_t>();
+  out = static_cast<Int128>((static_cast<U>(hi) << 64) | static_cast<U>(lo));
+  return absl::OkStatus();
+}
+
 absl::Status StateReader::I64s(std::span<int64_t> out, std::string_view field) {
   if (out.size() > remaining() / 8) return Need(out.size() * 8, field);
   for (int64_t& v : out) v = static_cast<int64_t>(Little<uint64_t>());

@@ -107,6 +107,7 @@
 #include "salesperf/column.h"
 #include "salesperf/event_log.h"
 #include "salesperf/stage_model.h"
+#include "salesperf/state.h"
 #include "salesperf/timelines.h"
 
 namespace salesperf {
@@ -155,7 +156,6 @@ struct IndicatorOptions {
 };
 
 inline constexpr int64_t kDollarScale = 10'000;
-__extension__ using Int128 = __int128;
 // A value's magnitude must stay below this to be summed exactly (value x kDollarScale
 // fits in an int64 with room to spare).
 inline constexpr double kMaxDollars = 9e14;

@@ -54,6 +54,9 @@
 
 namespace salesperf {
 
+// Exact sums (dollars in fixed point, nanosecond totals) are 128-bit integers.
+__extension__ using Int128 = __int128;
+
 // FNV-1a, 64 bits (offset basis 14695981039346656037, prime 1099511628211).
 uint64_t Fnv1a64(std::string_view bytes);
 
@@ -65,6 +68,12 @@ class StateWriter {
   void U64(uint64_t v) { Little(v); }
   void I32(int32_t v) { Little(static_cast<uint32_t>(v)); }
   void I64(int64_t v) { Little(static_cast<uint64_t>(v)); }
+  // A 128-bit integer (exact dollar sums) as i64 low, then i64 high.
+  void I128(Int128 v) {
+    __extension__ using U = unsigned __int128;
+    U64(static_cast<uint64_t>(static_cast<U>(v)));
+    U64(static_cast<uint64_t>(static_cast<U>(v) >> 64));
+  }
   // u32 length + bytes. A string longer than 4 GiB - 1 cannot be written: the caller's
   // labels are far shorter; such a string is cut at that length.
   void String(std::string_view s);
@@ -98,6 +107,7 @@ class StateReader {
   absl::Status U64(uint64_t& out, std::string_view field);
   absl::Status I32(int32_t& out, std::string_view field);
   absl::Status I64(int64_t& out, std::string_view field);
+  absl::Status I128(Int128& out, std::string_view field);
   absl::Status String(std::string& out, std::string_view field);
   absl::Status Raw(std::string_view& out, size_t n, std::string_view field);
   // Fills `out` (already sized by the caller) with i64 values.

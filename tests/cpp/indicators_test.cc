@@ -1663,3 +1663,31 @@ TEST(DurationBuckets, FollowTheirDefinition) {
 
 }  // namespace
 }  // namespace salesperf
+
+namespace salesperf {
+namespace {
+
+// 128-bit sums go out as i64 low then i64 high, and come back whatever their sign.
+TEST(State, Int128RoundTripsAtItsExtremes) {
+  const Int128 big = (static_cast<Int128>(1) << 100) + 12345;
+  const std::vector<Int128> values = {0, 1, -1, big, -big,
+                                      static_cast<Int128>(std::numeric_limits<int64_t>::min()) - 1};
+  StateWriter w;
+  for (const Int128 v : values) w.I128(v);
+  ASSERT_EQ(w.bytes().size(), 16 * values.size());
+  EXPECT_EQ(static_cast<uint8_t>(w.bytes()[16]), 0x01);  // 1: low word first
+  EXPECT_EQ(static_cast<uint8_t>(w.bytes()[47]), 0xff);  // -1: high word all ones
+  StateReader r(w.bytes());
+  for (const Int128 v : values) {
+    Int128 back = 0;
+    ASSERT_TRUE(r.I128(back, "value").ok());
+    EXPECT_TRUE(back == v);
+  }
+  Int128 extra = 7;
+  absl::Status s = r.I128(extra, "one more");
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(extra == 7);  // left unchanged
+}
+
+}  // namespace
+}  // namespace salesperf
