@@ -20,66 +20,20 @@
 
 #include "salesperf/state.h"
 #include "salesperf/synth.h"
+#include "test_logs.h"
 
 namespace salesperf {
 namespace {
 
-constexpr int64_t kDay = Days(1);
-constexpr int64_t kT0 = 20454LL * kDay;  // 2026-01-01T00:00:00Z
+using test_logs::BuildLog;
+using test_logs::Ev;
+using test_logs::kDay;
+using test_logs::kT0;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::string_view kMagic("SPFUN\0\0\1", 8);
 
-// ---- Building small logs (as in indicators_test.cc) -------------------------------
-
-struct Ev {
-  std::string deal;
-  int64_t time;  // ns
-  std::string action;
-  std::string rep = "";  // "" = null
-  double amount = kNaN;  // NaN = missing
-};
-
-Vocabulary TestVocabulary() {
-  Vocabulary v;
-  for (auto a : {"reply", "need", "budget", "proposal", "sign", "decline", "spam", "rescope", "meet"}) {
-    (void)v.Add(a, Actor::kBuyer);
-  }
-  for (auto a : {"call", "email"}) (void)v.Add(a, Actor::kSeller);
-  (void)v.Add("created", Actor::kSystem);
-  return v;
-}
-
-int64_t CodeOf(std::vector<std::string>& labels, const std::string& v) {
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] == v) return static_cast<int64_t>(i);
-  }
-  labels.push_back(v);
-  return static_cast<int64_t>(labels.size() - 1);
-}
-
-EventLog BuildLog(const std::vector<Ev>& rows) {
-  std::vector<std::string> deals, actions, reps;
-  std::vector<int64_t> deal, time, action, rep;
-  std::vector<double> amount;
-  for (const Ev& r : rows) {
-    deal.push_back(CodeOf(deals, r.deal));
-    time.push_back(r.time);
-    action.push_back(CodeOf(actions, r.action));
-    rep.push_back(r.rep.empty() ? -1 : CodeOf(reps, r.rep));
-    amount.push_back(r.amount);
-  }
-  EventColumns in;
-  in.deal = IdColumn::Coded(deal, deals);
-  in.time = time;
-  in.action = IdColumn::Coded(action, actions);
-  in.rep = IdColumn::Coded(rep, reps);
-  in.amount = amount;
-  IngestOptions options;
-  options.nan_amount = NanAmount::kNull;
-  auto out = Ingest(in, TestVocabulary(), options);
-  EXPECT_TRUE(out.ok()) << out.status();
-  return std::move(out->log);
-}
+// ---- Running and solving small logs (built with test_logs.h) ----------------------
 
 Timelines RunModel(const StageModel& model, const EventLog& log, RunOptions options = {}) {
   options.threads = 1;

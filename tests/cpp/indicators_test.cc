@@ -22,9 +22,16 @@
 
 #include "salesperf/state.h"
 #include "salesperf/synth.h"
+#include "test_logs.h"
 
 namespace salesperf {
 namespace {
+
+using test_logs::BuildLog;
+using test_logs::Ev;
+using test_logs::kDay;
+using test_logs::kT0;
+using test_logs::TestVocabulary;
 
 // The duration bucket of a step count, from the header's definition read plainly: exact
 // below 128; each doubling [2^j, 2^(j+1)) beyond, cut into 64 equal parts.
@@ -36,69 +43,12 @@ int64_t RefBucket(int64_t steps) {
   return 128 + 64 * (j - 7) + (steps - (int64_t{1} << j)) / width;
 }
 
-constexpr int64_t kDay = Days(1);
-constexpr int64_t kT0 = 20454LL * kDay;  // 2026-01-01T00:00:00Z
 constexpr int64_t kJan = (2026 - 1970) * 12;  // month index of 2026-01
 constexpr int64_t kFeb = kJan + 1;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::string_view kMagic("SPIND\0\0\1", 8);
 
-// ---- Building small logs -----------------------------------------------------------
-
-struct Ev {
-  std::string deal;
-  int64_t time;  // ns
-  std::string action;
-  std::string rep = "";  // "" = null
-  double amount = kNaN;  // NaN = missing
-  std::string segment = "";
-};
-
-// The vocabulary of every test log.
-Vocabulary TestVocabulary() {
-  Vocabulary v;
-  for (auto a : {"reply", "need", "budget", "proposal", "sign", "decline", "spam", "rescope", "meet"}) {
-    (void)v.Add(a, Actor::kBuyer);
-  }
-  for (auto a : {"call", "email"}) (void)v.Add(a, Actor::kSeller);
-  (void)v.Add("created", Actor::kSystem);
-  return v;
-}
-
-int64_t CodeOf(std::vector<std::string>& labels, const std::string& v) {
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] == v) return static_cast<int64_t>(i);
-  }
-  labels.push_back(v);
-  return static_cast<int64_t>(labels.size() - 1);
-}
-
-EventLog BuildLog(const std::vector<Ev>& rows, bool with_amount = true, bool with_segment = false,
-                  const Vocabulary& vocab = TestVocabulary()) {
-  std::vector<std::string> deals, actions, reps, segments;
-  std::vector<int64_t> deal, time, action, rep, segment;
-  std::vector<double> amount;
-  for (const Ev& r : rows) {
-    deal.push_back(CodeOf(deals, r.deal));
-    time.push_back(r.time);
-    action.push_back(CodeOf(actions, r.action));
-    rep.push_back(r.rep.empty() ? -1 : CodeOf(reps, r.rep));
-    segment.push_back(r.segment.empty() ? -1 : CodeOf(segments, r.segment));
-    amount.push_back(r.amount);
-  }
-  EventColumns in;
-  in.deal = IdColumn::Coded(deal, deals);
-  in.time = time;
-  in.action = IdColumn::Coded(action, actions);
-  in.rep = IdColumn::Coded(rep, reps);
-  if (with_amount) in.amount = amount;
-  if (with_segment) in.dimensions.emplace_back("segment", IdColumn::Coded(segment, segments));
-  IngestOptions options;
-  options.nan_amount = NanAmount::kNull;
-  auto out = Ingest(in, vocab, options);
-  EXPECT_TRUE(out.ok()) << out.status();
-  return std::move(out->log);
-}
+// ---- Small logs (built with test_logs.h) -------------------------------------------
 
 int32_t DealCode(const EventLog& log, std::string_view label) {
   auto d = log.deals().Find(label);

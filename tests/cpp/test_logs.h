@@ -1,0 +1,85 @@
+// Small event logs for tests, built from rows of strings: one deal, time, action, rep,
+// amount and segment per row, with one shared vocabulary. Used by the accumulator tests
+// (indicators, funnel), which all need the same kind of hand-written logs.
+#ifndef SALESPERF_TESTS_CPP_TEST_LOGS_H_
+#define SALESPERF_TESTS_CPP_TEST_LOGS_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "salesperf/event_log.h"
+#include "salesperf/stage_model.h"
+#include "salesperf/vocabulary.h"
+
+namespace salesperf::test_logs {
+
+inline constexpr int64_t kDay = Days(1);
+inline constexpr int64_t kT0 = 20454LL * kDay;  // 2026-01-01T00:00:00Z
+
+struct Ev {
+  std::string deal;
+  int64_t time;  // ns
+  std::string action;
+  std::string rep = "";  // "" = null
+  double amount = std::numeric_limits<double>::quiet_NaN();  // NaN = missing
+  std::string segment = "";
+};
+
+// Buyer: reply, need, budget, proposal, sign, decline, spam, rescope, meet; seller:
+// call, email; system: created.
+inline Vocabulary TestVocabulary() {
+  Vocabulary v;
+  for (auto a : {"reply", "need", "budget", "proposal", "sign", "decline", "spam", "rescope", "meet"}) {
+    (void)v.Add(a, Actor::kBuyer);
+  }
+  for (auto a : {"call", "email"}) (void)v.Add(a, Actor::kSeller);
+  (void)v.Add("created", Actor::kSystem);
+  return v;
+}
+
+// The code of `v` in `labels`, appending it when new.
+inline int64_t CodeOf(std::vector<std::string>& labels, const std::string& v) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] == v) return static_cast<int64_t>(i);
+  }
+  labels.push_back(v);
+  return static_cast<int64_t>(labels.size() - 1);
+}
+
+// The log of `rows` (NaN amounts are missing amounts). Without `with_amount` the log
+// has no amount column; with `with_segment` it has a "segment" dimension.
+inline EventLog BuildLog(const std::vector<Ev>& rows, bool with_amount = true, bool with_segment = false,
+                         const Vocabulary& vocab = TestVocabulary()) {
+  std::vector<std::string> deals, actions, reps, segments;
+  std::vector<int64_t> deal, time, action, rep, segment;
+  std::vector<double> amount;
+  for (const Ev& r : rows) {
+    deal.push_back(CodeOf(deals, r.deal));
+    time.push_back(r.time);
+    action.push_back(CodeOf(actions, r.action));
+    rep.push_back(r.rep.empty() ? -1 : CodeOf(reps, r.rep));
+    segment.push_back(r.segment.empty() ? -1 : CodeOf(segments, r.segment));
+    amount.push_back(r.amount);
+  }
+  EventColumns in;
+  in.deal = IdColumn::Coded(deal, deals);
+  in.time = time;
+  in.action = IdColumn::Coded(action, actions);
+  in.rep = IdColumn::Coded(rep, reps);
+  if (with_amount) in.amount = amount;
+  if (with_segment) in.dimensions.emplace_back("segment", IdColumn::Coded(segment, segments));
+  IngestOptions options;
+  options.nan_amount = NanAmount::kNull;
+  auto out = Ingest(in, vocab, options);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? std::move(out->log) : EventLog();
+}
+
+}  // namespace salesperf::test_logs
+
+#endif  // SALESPERF_TESTS_CPP_TEST_LOGS_H_
