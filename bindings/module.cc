@@ -13,6 +13,9 @@ void register_calendar(py::module_& m);
 void register_stats(py::module_& m);
 void register_indicators(py::module_& m);
 void register_funnel(py::module_& m);
+void register_leaks(py::module_& m);
+void register_practices(py::module_& m);
+void register_signals(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
@@ -25,4 +28,7 @@ PYBIND11_MODULE(_core, m) {
   register_stats(m);
   register_indicators(m);
   register_funnel(m);
+  register_leaks(m);
+  register_practices(m);
+  register_signals(m);  // after register_practices: returns its PracticeSignal
 }

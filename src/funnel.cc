@@ -385,34 +385,15 @@ std::vector<bool> CanReach(const std::vector<int64_t>& moves, int32_t O, std::ve
 
 }  // namespace
 
-absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit) {
-  if (unit < -1 || unit >= counts.num_units()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unit ", unit, " is out of range (", counts.num_units(), " units; -1 for the organisation)"));
-  }
-  const int32_t O = counts.num_open();
+namespace {
+
+// The one solver behind SolveFunnel and SolveMoves: `c` holds stage_names, num_open,
+// moves and open_deals; dwell, visits and dollars are per open stage.
+void SolveChain(FunnelChain& c, std::span<const Int128> dwell, std::span<const int64_t> visits,
+                std::span<const Int128> dollars) {
+  const int32_t O = c.num_open;
   const auto Os = static_cast<size_t>(O);
   const size_t S = Os + 2;
-  FunnelChain c;
-  c.stage_names = counts.stage_names();
-  c.num_open = O;
-  c.moves.assign(Os * S, 0);
-  c.open_deals.assign(Os, 0);
-  std::vector<Int128> dwell(Os, 0), dollars(Os, 0);
-  std::vector<int64_t> visits(Os, 0);
-  const int32_t first = unit < 0 ? 0 : unit;
-  const int32_t last = unit < 0 ? counts.num_units() : unit + 1;
-  for (int32_t u = first; u < last; ++u) {
-    for (int32_t i = 0; i < O; ++i) {
-      const auto is = static_cast<size_t>(i);
-      for (int32_t j = 0; j < O + 2; ++j) c.moves[is * S + static_cast<size_t>(j)] += counts.moves(u, i, j);
-      dwell[is] += counts.dwell_ns(u, i);
-      visits[is] += counts.dwell_visits(u, i);
-      c.open_deals[is] += counts.open_deals(u, i);
-      dollars[is] += counts.open_dollars_fixed(u, i);
-    }
-  }
-
   std::vector<int64_t> n(Os, 0);
   for (size_t i = 0; i < Os; ++i) {
     for (size_t j = 0; j < S; ++j) n[i] += c.moves[i * S + j];
@@ -475,6 +456,8 @@ absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit
   }
 
   Int128 total = 0;
+  c.expected_open_value = 0;
+  c.open_deals_unpriced = 0;
   for (size_t i = 0; i < Os; ++i) {
     total += dollars[i];
     if (std::isnan(c.win_probability[i])) {
@@ -484,6 +467,80 @@ absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit
     }
   }
   c.open_dollars = FixedToDollars(total);
+}
+
+}  // namespace
+
+absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit) {
+  if (unit < -1 || unit >= counts.num_units()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unit ", unit, " is out of range (", counts.num_units(), " units; -1 for the organisation)"));
+  }
+  const int32_t O = counts.num_open();
+  const auto Os = static_cast<size_t>(O);
+  const size_t S = Os + 2;
+  FunnelChain c;
+  c.stage_names = counts.stage_names();
+  c.num_open = O;
+  c.moves.assign(Os * S, 0);
+  c.open_deals.assign(Os, 0);
+  std::vector<Int128> dwell(Os, 0), dollars(Os, 0);
+  std::vector<int64_t> visits(Os, 0);
+  const int32_t first = unit < 0 ? 0 : unit;
+  const int32_t last = unit < 0 ? counts.num_units() : unit + 1;
+  for (int32_t u = first; u < last; ++u) {
+    for (int32_t i = 0; i < O; ++i) {
+      const auto is = static_cast<size_t>(i);
+      for (int32_t j = 0; j < O + 2; ++j) c.moves[is * S + static_cast<size_t>(j)] += counts.moves(u, i, j);
+      dwell[is] += counts.dwell_ns(u, i);
+      visits[is] += counts.dwell_visits(u, i);
+      c.open_deals[is] += counts.open_deals(u, i);
+      dollars[is] += counts.open_dollars_fixed(u, i);
+    }
+  }
+  SolveChain(c, dwell, visits, dollars);
+  return c;
+}
+
+absl::StatusOr<FunnelChain> SolveMoves(std::vector<std::string> stage_names, int32_t num_open,
+                                       std::span<const int64_t> moves, std::span<const Int128> dwell_ns,
+                                       std::span<const int64_t> dwell_visits) {
+  if (num_open < 0 || stage_names.size() != static_cast<size_t>(num_open) + 2) {
+    return absl::InvalidArgumentError(absl::StrCat(stage_names.size(), " stage names do not hold ", num_open,
+                                                   " open stages plus Won and Lost"));
+  }
+  const auto Os = static_cast<size_t>(num_open);
+  const size_t S = Os + 2;
+  if (moves.size() != Os * S) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("moves has ", moves.size(), " entries, not ", Os * S, " (open stages x stages)"));
+  }
+  if (dwell_ns.size() != dwell_visits.size() || (!dwell_ns.empty() && dwell_ns.size() != Os)) {
+    return absl::InvalidArgumentError(absl::StrCat("dwell_ns and dwell_visits must both be empty or both hold ",
+                                                   Os, " entries (one per open stage)"));
+  }
+  for (size_t k = 0; k < moves.size(); ++k) {
+    if (moves[k] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("moves[", k / S, "][", k % S, "] is negative"));
+    }
+  }
+  for (size_t i = 0; i < dwell_ns.size(); ++i) {
+    if (dwell_visits[i] < 0 || dwell_ns[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("the dwell of open stage ", i, " is negative"));
+    }
+  }
+  FunnelChain c;
+  c.stage_names = std::move(stage_names);
+  c.num_open = num_open;
+  c.moves.assign(moves.begin(), moves.end());
+  c.open_deals.assign(Os, 0);
+  std::vector<Int128> dwell(Os, 0), dollars(Os, 0);
+  std::vector<int64_t> visits(Os, 0);
+  for (size_t i = 0; i < dwell_ns.size(); ++i) {
+    dwell[i] = dwell_ns[i];
+    visits[i] = dwell_visits[i];
+  }
+  SolveChain(c, dwell, visits, dollars);
   return c;
 }
 

@@ -8,6 +8,8 @@
 //   absl::StatusOr<salesperf::FunnelChain> org = salesperf::SolveFunnel(*counts, -1);
 //   org->win_probability[k];        // P(Won | the deal is in open stage k now)
 //   org->expected_days_to_close[k]; // E[days until Won or Lost | in stage k]
+//   absl::StatusOr<salesperf::FunnelChain> c =
+//       salesperf::SolveMoves(stage_names, num_open, moves);  // from the caller's moves
 //
 // ===================================================================================
 // DEFINITIONS
@@ -30,7 +32,7 @@
 //   open_deals[i], open_valued[i], open_dollars[i]  deals whose outcome at as_of is
 //                 open or stalled and whose current stage is i; those with a value, and
 //                 the sum of their values in fixed point (kDollarScale, exact).
-// Solving (SolveFunnel), with n_i = Σ_j moves[i][j]:
+// Solving (SolveFunnel, and SolveMoves for a moves matrix alone), with n_i = Σ_j moves[i][j]:
 //   P[i][j] = moves[i][j] / n_i. Q = P over transient columns, R over Won, Lost.
 //   N = (I - Q)^-1 (fundamental matrix), B = N R: B[i][0] = win probability from i,
 //   B[i][1] = loss probability. h_i = dwell_ns[i] / dwell_visits[i] in days; expected
@@ -55,6 +57,7 @@
 #define SALESPERF_FUNNEL_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,6 +155,18 @@ struct FunnelChain {
 // unit = an index into counts.unit_names(), or -1 for the organisation.
 // InvalidArgument for a unit out of range.
 absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit);
+
+// The chain of a moves matrix alone (O x (O + 2), row-major, as FunnelChain::moves),
+// for moves the caller counted (e.g. only those before some time), solved exactly as
+// SolveFunnel solves it (one shared solver). dwell_ns and dwell_visits, per open
+// stage, give the expected times; when both are empty no stage has dwell data, so
+// mean_days_in_stage and expected_days_to_close are NaN. The result has no open
+// deals (open_deals 0, open_dollars and expected_open_value 0). InvalidArgument when
+// the stage names do not hold num_open open stages plus Won and Lost, a size differs,
+// or a count is negative.
+absl::StatusOr<FunnelChain> SolveMoves(std::vector<std::string> stage_names, int32_t num_open,
+                                       std::span<const int64_t> moves, std::span<const Int128> dwell_ns = {},
+                                       std::span<const int64_t> dwell_visits = {});
 
 }  // namespace salesperf
 

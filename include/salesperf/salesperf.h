@@ -11,6 +11,8 @@
 #include "salesperf/event_log.h"
 #include "salesperf/funnel.h"
 #include "salesperf/indicators.h"
+#include "salesperf/leaks.h"
+#include "salesperf/practices.h"
 #include "salesperf/stage_model.h"
 #include "salesperf/state.h"
 #include "salesperf/stats.h"

@@ -265,3 +265,267 @@ class FunnelChain:
 
 def count_funnel(log: EventLog, timelines: Timelines, units: Units) -> FunnelCounts: ...
 def solve_funnel(counts: FunnelCounts, unit: int) -> FunnelChain: ...
+
+# ---- leaks (bindings/register_leaks.cc) ----
+MIN_CONCENTRATION: float
+MAX_CONCENTRATION: float
+
+class LeakCounts:
+    stage_names: list[str]
+    num_open: int
+    unit_kind: str
+    unit_names: list[str]
+    reasons: list[str]
+    cohort_from: int | None
+    cohort_to: int | None
+    past_from: int | None
+    # Per unit; per unit x cohort (current, past); per unit x cohort x open stage;
+    # lost: per unit x cohort x open stage x reason.
+    @property
+    def outside(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def out_of_window(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def deals(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def won(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def valued(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def value(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def reached(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def entrants(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def advanced(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def stalled(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def open(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def excluded(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def lost(self) -> npt.NDArray[np.int64]: ...
+    def merge(self, other: LeakCounts) -> LeakCounts: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def deserialize(data: bytes) -> LeakCounts: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def count_leaks(log: EventLog, timelines: Timelines, units: Units, cohort_from: int | None = ...,
+                cohort_to: int | None = ..., past_from: int | None = ...) -> LeakCounts: ...
+
+class LeakRows:
+    def __len__(self) -> int: ...
+    @property
+    def unit(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def stage(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def reached(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def entrants(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def advanced(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def lost(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def disqualified(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def stalled(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def open(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def excluded(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def trials(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def rate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shrunk_rate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def benchmark(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def expected(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shortfall(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shrunk_shortfall(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shortfall_lower(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shortfall_upper(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def probability_real(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def downstream_win(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def average_value(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def dollars(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def shrunk_dollars(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def dollars_lower(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def dollars_upper(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def unit_level(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def own_benchmark(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def own_shortfall(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def own_probability(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def flagged(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def rank(self) -> npt.NDArray[np.int32]: ...
+
+class LeakReason:
+    unit: int
+    stage: int
+    reason: str
+    disqualified: bool
+    deals: int
+
+class LeakAssessment:
+    stage_names: list[str]
+    num_open: int
+    unit_names: list[str]
+    benchmark: str
+    pooled_rate: list[float]
+    concentration: list[float]
+    stage_benchmark: list[float]
+    stage_units: list[int]
+    @property
+    def rows(self) -> LeakRows: ...
+    benchmark_wins: list[float]
+    pending_wins: list[float]
+    won: list[int]
+    gap: list[float]
+    gap_dollars: list[float]
+    shrunk_gap_dollars: list[float]
+    chance_dollars: list[float]
+    average_value: list[float]
+    reasons: list[LeakReason]
+
+def assess_leaks(counts: LeakCounts, benchmark: str = ..., target: list[float] | None = ...,
+                 disqualify: list[str] = ..., min_trials: int = ..., interval: float = ...,
+                 flag_probability: float = ..., min_relative_shortfall: float = ...,
+                 value: str = ...) -> LeakAssessment: ...
+def beta_binomial_concentration(converted: npt.ArrayLike, trials: npt.ArrayLike) -> float: ...
+
+# ---- practices (bindings/register_practices.cc) ----
+PRACTICE_IDS: list[str]
+
+class PracticeInfo:
+    id: str
+    name: str
+    summary: str
+    source: str
+
+class Statement:
+    id: str
+    practice: str
+    text: str
+    reverse: bool
+    best_practice: str
+
+class Instrument:
+    name: str
+    version: str
+    scale_min: int
+    scale_max: int
+    practices: list[PracticeInfo]
+    statements: list[Statement]
+
+def parse_instrument(text: str, format: str = "toml") -> Instrument: ...
+def default_instrument_text() -> str: ...
+def default_instrument() -> Instrument: ...
+
+class QuestionnairePracticeRow:
+    practice: str
+    score: float
+    manager_score: float
+    rep_score: float
+    disagreement: float
+    disagree: bool
+    respondents: int
+    managers: int
+    reps: int
+    answers: int
+    dont_know: int
+
+class QuestionnaireStatementRow:
+    statement: str
+    practice: str
+    mean: float
+    sd: float
+    manager_mean: float
+    rep_mean: float
+    n: int
+    dont_know: int
+
+class QuestionnaireScores:
+    practices: list[QuestionnairePracticeRow]
+    statements: list[QuestionnaireStatementRow]
+    respondents: int
+
+def score_answers(instrument: Instrument, respondent: list[str], role: list[str], statement: list[str],
+                  value: list[float] | npt.NDArray[np.float64]) -> QuestionnaireScores: ...
+
+class PracticeSignal:
+    practice: str
+    signal: str
+    speaks: bool
+    value: float
+    score: float
+    cases: int
+    evidence: str
+    reason: str
+    def __init__(self, practice: str, signal: str, speaks: bool, value: float, score: float, cases: int,
+                 evidence: str = "", reason: str = "") -> None: ...
+
+class PracticeAssessmentRow:
+    practice: str
+    name: str
+    questionnaire_score: float
+    data_score: float
+    score: float
+    leak_dollars: float
+    leak_rows: int
+    rank: int
+
+class BestPractice:
+    practice: str
+    statement: str
+    text: str
+    statement_points: float
+    dollars_at_stake: float
+
+class AttributedLeak:
+    unit: int
+    stage: int
+    practice: str
+    dollars: float
+
+class PracticeAssessment:
+    practices: list[PracticeAssessmentRow]
+    best_practices: list[BestPractice]
+    leaks: list[AttributedLeak]
+    attributed_dollars: float
+
+# leaks: the compiled LeakAssessment of bindings/register_leaks.cc (typed Any here so
+# that this stub does not depend on that one's class name).
+def assess_practices(instrument: Instrument, questionnaire: QuestionnaireScores | None,
+                     signals: list[PracticeSignal], leaks: Any, qualification_stage: str = "",
+                     support_stages: list[str] = ..., non_productive_units: list[str] = ...) -> PracticeAssessment: ...
+
+# ---- practice signals (bindings/register_signals.cc) ----
+def practice_signals(log: EventLog, timelines: Timelines, qualification_stage: str = ...,
+                     support_stages: list[str] = ..., support_target_days: float = ...,
+                     utc_offset_minutes: int = ..., max_days_without_break: int = ...,
+                     vacation_days: int = ..., forecast_horizon_ns: int = ...,
+                     non_productive_fraction: float = ..., min_cases: int = ...) -> list[PracticeSignal]: ...

@@ -80,6 +80,50 @@ inline EventLog BuildLog(const std::vector<Ev>& rows, bool with_amount = true, b
   return out.ok() ? std::move(out->log) : EventLog();
 }
 
+// Which optional columns BuildLogWith gives the log.
+struct LogColumns {
+  bool rep = true;       // false: no rep column at all (not merely null reps)
+  bool amount = true;
+  bool segment = false;
+  // One account per row ("" = null); empty: no account column.
+  std::vector<std::string> account;
+};
+
+// The log of `rows` with the columns chosen in `columns` (BuildLog's, plus an account
+// column and the choice to leave the rep column out).
+inline EventLog BuildLogWith(const std::vector<Ev>& rows, const LogColumns& columns,
+                             const Vocabulary& vocab = TestVocabulary()) {
+  EXPECT_TRUE(columns.account.empty() || columns.account.size() == rows.size());
+  std::vector<std::string> deals, actions, reps, segments, accounts;
+  std::vector<int64_t> deal, time, action, rep, segment, account;
+  std::vector<double> amount;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Ev& r = rows[i];
+    deal.push_back(CodeOf(deals, r.deal));
+    time.push_back(r.time);
+    action.push_back(CodeOf(actions, r.action));
+    rep.push_back(r.rep.empty() ? -1 : CodeOf(reps, r.rep));
+    segment.push_back(r.segment.empty() ? -1 : CodeOf(segments, r.segment));
+    amount.push_back(r.amount);
+    if (!columns.account.empty()) {
+      account.push_back(columns.account[i].empty() ? -1 : CodeOf(accounts, columns.account[i]));
+    }
+  }
+  EventColumns in;
+  in.deal = IdColumn::Coded(deal, deals);
+  in.time = time;
+  in.action = IdColumn::Coded(action, actions);
+  if (columns.rep) in.rep = IdColumn::Coded(rep, reps);
+  if (!columns.account.empty()) in.account = IdColumn::Coded(account, accounts);
+  if (columns.amount) in.amount = amount;
+  if (columns.segment) in.dimensions.emplace_back("segment", IdColumn::Coded(segment, segments));
+  IngestOptions options;
+  options.nan_amount = NanAmount::kNull;
+  auto out = Ingest(in, vocab, options);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? std::move(out->log) : EventLog();
+}
+
 }  // namespace salesperf::test_logs
 
 #endif  // SALESPERF_TESTS_CPP_TEST_LOGS_H_
