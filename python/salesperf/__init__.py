@@ -18,6 +18,8 @@ from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .funnel import Funnel, funnel
 from .indicators import Indicators, deal_warnings, indicators
+from .leaks import LeakAssessment, LeakCounts, leak_counts, leaks
+from .practices import Instrument, PracticeAssessment, Questionnaire, practice_signals, practices, score_answers
 from .stages import StageMachine, StageModel, Timelines
 
 __all__ = [
@@ -28,6 +30,11 @@ __all__ = [
     "EventLog",
     "Indicators",
     "IngestReport",
+    "Instrument",
+    "LeakAssessment",
+    "LeakCounts",
+    "PracticeAssessment",
+    "Questionnaire",
     "StageMachine",
     "StageModel",
     "Timelines",
@@ -40,6 +47,11 @@ __all__ = [
     "funnel",
     "indicators",
     "ingest",
+    "leak_counts",
+    "leaks",
+    "practice_signals",
+    "practices",
+    "score_answers",
     "stats",
     "synth",
 ]

@@ -37,7 +37,7 @@ from salesperf import _core
 if TYPE_CHECKING:
     from salesperf.event_log import EventLog
 
-__all__ = ["SyntheticCompany", "company"]
+__all__ = ["SyntheticCompany", "company", "survey"]
 
 _ID_COLUMNS = ("deal", "action", "rep", "account", "contact", "contact_role",
                "segment", "territory", "product", "lead_source", "team")
@@ -272,3 +272,39 @@ def company(events: int = 100_000, seed: int = 7, *, reps: int = 24, teams: int 
                    days=int(days), threads=int(threads))
     raw = _core.generate_company(**options)
     return SyntheticCompany(raw, options)
+
+
+def survey(seed: int = 1, *, managers: int = 4, reps: int = 24, optimism: float = 0.8,
+           dont_know: float = 0.05, instrument: Any = None) -> pd.DataFrame:
+    """Synthetic answers to the practice questionnaire, for demos and tests: long form
+    (respondent, role, statement, value), ready for :func:`salesperf.score_answers`.
+
+    Each practice has a true level on the scale, drawn once; a respondent answers each
+    statement with that level (mirrored for reversed statements) plus their own bias
+    and noise, managers ``optimism`` points rosier than reps, rounded to the scale; a
+    share ``dont_know`` of answers is NaN ("don't know").
+
+    >>> a = survey(seed=2, managers=2, reps=3)
+    >>> sorted(a.role.unique().tolist()), int(a.respondent.nunique())
+    (['manager', 'rep'], 5)
+    """
+    from .practices import Instrument
+
+    inst = instrument or Instrument.default()
+    lo, hi = inst.scale
+    rng = np.random.default_rng(seed)
+    statements = inst.statements
+    level = {p: rng.uniform(lo + 0.5, hi - 0.5) for p in inst.practices.index}
+    rows = []
+    people = [(f"manager-{i + 1}", "manager") for i in range(managers)] + \
+        [(f"rep-{i + 1:02d}", "rep") for i in range(reps)]
+    for who, role in people:
+        bias = rng.normal(0, 0.4) + (optimism if role == "manager" else 0.0)
+        for sid, s in statements.iterrows():
+            truth = level[s.practice] + bias
+            if s.reverse:
+                truth = lo + hi - truth
+            value = float(np.clip(np.rint(truth + rng.normal(0, 0.7)), lo, hi))
+            rows.append({"respondent": who, "role": role, "statement": sid,
+                         "value": np.nan if rng.random() < dont_know else value})
+    return pd.DataFrame(rows, columns=["respondent", "role", "statement", "value"])

@@ -1,0 +1,145 @@
+"""Charts (matplotlib): the leak waterfall and the practice scores. matplotlib is
+imported only when a chart is drawn; without it, a chart raises an ImportError that
+says how to install it."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .leaks import LeakAssessment
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in ("agg",) and not _interactive():
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("salesperf charts need matplotlib: pip install 'salesperf[plot]'") from e
+    return plt
+
+
+def _interactive() -> bool:
+    import sys
+
+    return "ipykernel" in sys.modules or hasattr(sys, "ps1")
+
+
+def _money(x: float) -> str:
+    sign, a = ("-" if x < 0 else ""), abs(x)
+    if a >= 1e9:
+        return f"{sign}${a / 1e9:,.2f}B"
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:,.2f}M"
+    if a >= 1e3:
+        return f"{sign}${a / 1e3:,.0f}k"
+    return f"{sign}${a:,.0f}"
+
+
+def waterfall_steps(leaks: LeakAssessment, unit: str | None = None, *, shrunk: bool = True) -> pd.DataFrame:
+    """The bars of :func:`leak_waterfall` as a table (label, kind, amount, start,
+    end): the dollars the benchmark would bring in (less what pending deals may still
+    bring), minus each stage's leak, minus what the prior puts down to chance, equals
+    the dollars won (won deals x average value). ``end`` of the last bar is that."""
+    units = leaks.units()
+    table = leaks.table()
+    if unit is not None:
+        if unit not in units.index:
+            raise InvalidArgumentError(f"no unit {unit!r}; units are {list(units.index[:10])}")
+        units = units.loc[[unit]]
+        table = table[table["unit"] == unit]
+    v = units["average_value"]
+    start = float(((units["benchmark_wins"] - units["pending_wins"]) * v).sum())
+    won = float((units["won"] * v).sum())
+    if not math.isfinite(start):
+        raise InvalidArgumentError("the benchmark is missing at some stage (NaN), so the gap has no dollar value")
+    column = "shrunk_dollars" if shrunk else "dollars"
+    by_stage = table.groupby("stage", observed=False)[column].sum()
+    steps: list[tuple[str, float]] = [(stage, -float(by_stage.get(stage, 0.0))) for stage in leaks.stage_names]
+    if shrunk:
+        steps.append(("chance", -float(units["chance_dollars"].sum())))
+    rows: list[dict[str, Any]] = [{"label": "at benchmark", "kind": "total", "amount": start, "start": 0.0,
+                                   "end": start}]
+    level = start
+    for label, amount in steps:
+        rows.append({"label": label, "kind": "leak", "amount": amount, "start": level, "end": level + amount})
+        level += amount
+    rows.append({"label": "won", "kind": "total", "amount": won, "start": 0.0, "end": won})
+    return pd.DataFrame(rows, columns=["label", "kind", "amount", "start", "end"])
+
+
+def leak_waterfall(leaks: LeakAssessment, unit: str | None = None, *, ax: Any = None, shrunk: bool = True) -> Any:
+    """Draws :func:`waterfall_steps` on ``ax`` (a new figure when None); returns the Axes."""
+    plt = _pyplot()
+    steps = waterfall_steps(leaks, unit, shrunk=shrunk)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    x = np.arange(len(steps))
+    colors = []
+    for kind, amount in zip(steps["kind"], steps["amount"]):
+        colors.append("#4a6fa5" if kind == "total" else ("#c8553d" if amount < 0 else "#6a994e"))
+    bottoms = np.minimum(steps["start"], steps["end"])
+    heights = (steps["end"] - steps["start"]).abs()
+    ax.bar(x, heights, bottom=bottoms, color=colors, width=0.7)
+    for i, (amount, top) in enumerate(zip(steps["amount"], np.maximum(steps["start"], steps["end"]))):
+        ax.annotate(_money(amount), (i, top), ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+                    textcoords="offset points")
+    ax.set_xticks(x, steps["label"], rotation=30, ha="right")
+    ax.yaxis.set_major_formatter(lambda v, _pos: _money(v))
+    # The changes are small next to the totals: start the axis near the lowest level
+    # (and say so) rather than at zero, where every leak would be a sliver.
+    levels = np.concatenate([steps["start"].to_numpy()[1:-1], steps["end"].to_numpy()])
+    low, high = float(levels.min()), float(levels.max())
+    if low > 0 and (high - low) < 0.5 * high:
+        ax.set_ylim(max(0.0, low - 0.6 * (high - low)), high + 0.15 * (high - low))
+        ax.annotate("axis does not start at zero", (0.99, 0.01), xycoords="axes fraction", ha="right",
+                    va="bottom", fontsize=7, color="#777777")
+    who = "every unit" if unit is None else unit
+    ax.set_title(f"Where the bucket leaks ({who}, against {leaks.benchmark.replace('_', ' ')})")
+    ax.set_ylabel("dollars")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def practice_scores(practices: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Horizontal bars of each practice's scores (questionnaire, data, combined; 0-100),
+    annotated with the leak dollars attributed to it. ``practices`` is
+    :meth:`salesperf.PracticeAssessment.table`'s frame. Returns the Axes."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    df = practices.iloc[::-1]
+    y = np.arange(len(df))
+    h = 0.27
+    series = [("questionnaire_score", "questionnaire", "#9bb1d4"), ("data_score", "data", "#f2b880"),
+              ("score", "combined", "#4a6fa5")]
+    for j, (col, label, color) in enumerate(series):
+        vals = df[col].to_numpy(dtype=float)
+        ax.barh(y + (1 - j) * h, np.nan_to_num(vals), height=h, color=color, label=label)
+        for yi, v in zip(y + (1 - j) * h, vals):
+            if math.isnan(v):
+                ax.annotate("n/a", (1, yi), va="center", fontsize=7, color="#777777")
+    for yi, d in zip(y, df["leak_dollars"].to_numpy(dtype=float)):
+        if d > 0:
+            ax.annotate(_money(d), (101, yi), va="center", fontsize=8, color="#c8553d")
+    ax.set_yticks(y, df["name"] if "name" in df else df.index)
+    ax.set_xlim(0, 118)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
+    ax.annotate("leak $", (101, len(df) - 0.4), fontsize=8, color="#c8553d")
+    ax.set_xlabel("score (0-100); right: leak dollars attributed to the practice")
+    ax.set_title("The nine practices", pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+__all__ = ["leak_waterfall", "practice_scores", "waterfall_steps"]
