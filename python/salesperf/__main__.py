@@ -10,6 +10,7 @@ Exit codes: 0 done, 2 bad input or arguments, 1 an internal error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from .errors import Error, InternalError
 from .event_log import EventLog
 from .funnel import funnel
 from .indicators import deal_warnings, indicators
+from .leaks import leaks
+from .practices import practices
 from .stages import StageModel, Timelines
 
 
@@ -114,6 +117,76 @@ def _print_indicators(log: EventLog, timelines: Timelines, period: str) -> None:
           ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
 
 
+def _money(x: Any) -> str:
+    return "n/a" if pd.isna(x) else f"${x:,.0f}"
+
+
+def _print_leaks_and_practices(log: EventLog, timelines: Timelines, out: str | None, *,
+                               answers: pd.DataFrame | None, support_stages: Sequence[str] = (),
+                               qualification_stage: str | None = None,
+                               disqualify: Sequence[str] = ()) -> None:
+    start = time.perf_counter()
+    by = "rep" if log.codes("rep") is not None else None
+    lk = leaks(log, timelines, by=by, benchmark="team_median", disqualify=disqualify)
+    elapsed = time.perf_counter() - start
+    units = lk.units()
+    print(f"\n-- where the bucket leaks ({elapsed:.2f} s): {lk!r}")
+    print(f"gap to the team median over {len(units)} units: {units['gap'].sum():,.1f} deals, "
+          f"{_money(units['gap_dollars'].sum())}; after shrinkage {_money(units['shrunk_gap_dollars'].sum())}, "
+          f"the rest ({_money(units['chance_dollars'].sum())}) is what chance alone would give")
+    cols = ["unit", "stage", "trials", "rate", "own_benchmark", "benchmark", "own_probability",
+            "shrunk_shortfall", "shrunk_dollars", "dollars_lower", "dollars_upper"]
+    flagged = lk.flagged()
+    print(f"flagged stage leaks ({len(flagged)}; a stage this far below the unit's own level elsewhere, "
+          "with 95% probability), by expected dollars:")
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.3f}".format):
+        print(flagged[cols].head(12).to_string(index=False) if len(flagged) else "  none")
+    pa = practices(log, timelines, answers=answers, leaks=lk, qualification_stage=qualification_stage,
+                   support_stages=support_stages)
+    table = pa.table()
+    print(f"\n-- the nine practices (Leaky Bucket): {pa!r}")
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.1f}".format,
+                           "display.max_colwidth", 40):
+        print(table.drop(columns=["name"]).to_string())
+        if answers is not None and pa.questionnaire is not None:
+            q = pa.questionnaire.practices()
+            gaps = q[q["disagree"]]
+            if len(gaps):
+                print("managers and reps disagree (manager - rep, points): " +
+                      ", ".join(f"{p} {d:+.0f}" for p, d in gaps["disagreement"].items()))
+        silent = pa.signals[~pa.signals["speaks"]]
+        if len(silent):
+            print("the data cannot speak to: " +
+                  "; ".join(f"{r.signal} ({r.reason})" for r in silent.itertuples()))
+        best = pa.best_practices()
+        best = best[best["dollars_at_stake"] > 0].groupby("practice", sort=False).head(2)
+        print(f"leak dollars attributed: {_money(pa.attributed_dollars)} (each unit's leaks, not netted "
+              "against its surpluses at other stages)")
+        print("best practices to adopt first (by dollars at stake; the two lowest-scored per practice):")
+        for r in best.itertuples():
+            print(f"  {_money(r.dollars_at_stake):>12}  {r.practice}: {r.best_practice}")
+        if not len(best):
+            print("  none: no leak dollars to attribute")
+    if out:
+        _save_charts(lk, pa, out)
+
+
+def _save_charts(lk: Any, pa: Any, out: str) -> None:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("charts skipped: matplotlib is not installed (pip install 'salesperf[plot]')")
+        return
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    for name, ax in (("leak_waterfall.png", lk.waterfall()), ("practice_scores.png", pa.chart())):
+        path = os.path.join(out, name)
+        ax.figure.savefig(path, dpi=120)
+        plt.close(ax.figure)
+        paths.append(path)
+    print("charts: " + ", ".join(paths))
+
+
 def _demo(args: argparse.Namespace) -> int:
     if args.bpic2012:
         start = time.perf_counter()
@@ -122,6 +195,7 @@ def _demo(args: argparse.Namespace) -> int:
                    time.perf_counter() - start)
         timelines = _print_funnel(datasets.bpic2012_stage_model(), log)
         _print_indicators(log, timelines, "month")
+        _print_leaks_and_practices(log, timelines, args.out, answers=None)
         print(f"\nData: {datasets.BPIC2012_CITATION}")
         return 0
     start = time.perf_counter()
@@ -135,6 +209,10 @@ def _demo(args: argparse.Namespace) -> int:
     # no buyer action for 45 days stalled, and lost 30 days later.
     timelines = _print_funnel(company.stage_model(stall_after="45d", close_stalled_after="30d"), log)
     _print_indicators(log, timelines, "quarter")
+    # Proposals wait on the proposal desk (sales support); answers to the practice
+    # questionnaire come from a synthetic survey of 4 managers and 24 reps.
+    _print_leaks_and_practices(log, timelines, args.out, answers=synth.survey(seed=args.seed),
+                               support_stages=["Proposal"], qualification_stage="Qualified")
     return 0
 
 
@@ -147,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--events", type=int, default=200_000,
                       help="events to generate (default 200,000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--out", default="salesperf-demo",
+                      help="folder for the charts (default ./salesperf-demo; '' for none)")
     demo.add_argument("--bpic2012", action="store_true",
                       help="use the real BPI Challenge 2012 log from ../shared/data")
     args = parser.parse_args(argv)
