@@ -1,5 +1,5 @@
 // The nine-practice (Leaky Bucket) assessment: the instrument (TOML or JSON, read
-// through one JSON tree as in stage_model.cc), the scoring of answers, and the
+// through the JSON tree of document_tree.h), the scoring of answers, and the
 // attribution of leak dollars to practices. PracticeSignals lives in
 // practice_signals.cc.
 #include "salesperf/practices.h"
@@ -8,11 +8,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <numeric>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,7 +18,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -28,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl_compat.h"
+#include "document_tree.h"
 #include "status_macros.h"
 
 namespace salesperf {
@@ -37,11 +35,15 @@ namespace internal {
 std::string_view LeakyBucketInstrumentText();
 }  // namespace internal
 
+using internal::CheckKeys;
+using internal::Err;
+using internal::Index;
+using internal::Json;
+using internal::Key;
 using internal::Sv;
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The index of a practice id in kPracticeIds, or -1.
@@ -65,39 +67,9 @@ std::string PracticeList() {
 // Reading the instrument
 // ===================================================================================
 
-absl::Status Err(const std::string& path, std::string_view why) {
-  if (path.empty()) return absl::InvalidArgumentError(Sv(why));
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", Sv(why)));
-}
-
-std::string Key(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", Sv(key));
-}
-
-std::string Index(const std::string& path, size_t i) { return absl::StrCat(path, "[", i, "]"); }
-
-std::string TypeName(const Json& j) {
-  if (j.is_number_integer()) return "an integer";
-  if (j.is_number_float()) return "a number";
-  if (j.is_string()) return "a string";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_array()) return "a list";
-  if (j.is_object()) return "a table";
-  return "null";
-}
-
+// The instrument is TOML first: an object reads as "a table" in its messages.
 absl::Status WrongType(const std::string& path, std::string_view expected, const Json& j) {
-  return Err(path, absl::StrCat("expected ", Sv(expected), ", got ", TypeName(j)));
-}
-
-absl::Status CheckKeys(const Json& obj, const std::string& path,
-                       std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, value] : obj.items()) {
-    bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
-    if (!known) return Err(path, absl::StrCat("unknown key '", key, "'"));
-  }
-  return absl::OkStatus();
+  return internal::WrongType(path, expected, j, "a table");
 }
 
 // A required string key of `obj`; non-empty unless allow_empty.
@@ -234,113 +206,12 @@ absl::StatusOr<Instrument> ReadInstrument(const Json& doc) {
   return in;
 }
 
-// toml++'s tree to the JSON tree ReadInstrument reads (the pattern of stage_model.cc).
-absl::StatusOr<Json> TomlToTree(const toml::node& node, const std::string& path) {
-  if (const toml::table* t = node.as_table()) {
-    Json j = Json::object();
-    for (const auto& [key, value] : *t) {
-      absl::StatusOr<Json> v = TomlToTree(value, Key(path, key.str()));
-      if (!v.ok()) return v.status();
-      j[std::string(key.str())] = *std::move(v);
-    }
-    return j;
-  }
-  if (const toml::array* a = node.as_array()) {
-    Json j = Json::array();
-    for (size_t i = 0; i < a->size(); ++i) {
-      absl::StatusOr<Json> v = TomlToTree((*a)[i], Index(path, i));
-      if (!v.ok()) return v.status();
-      j.push_back(*std::move(v));
-    }
-    return j;
-  }
-  if (const auto* s = node.as_string()) return Json(s->get());
-  if (const auto* i = node.as_integer()) return Json(i->get());
-  if (const auto* f = node.as_floating_point()) return Json(f->get());
-  if (const auto* b = node.as_boolean()) return Json(b->get());
-  return Err(path, absl::StrCat("a TOML date or time is not valid here (line ", node.source().begin.line, ")"));
-}
-
-// 1-based line and column of the byte at `offset` (0-based) in `text`.
-std::pair<size_t, size_t> LineColumn(std::string_view text, size_t offset) {
-  offset = std::min(offset, text.size());
-  size_t line = 1, line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return {line, offset - line_start + 1};
-}
-
-// nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: ...":
-// keep what follows the position.
-std::string JsonErrorDetail(std::string_view what) {
-  size_t at = what.find("parse error");
-  if (at != std::string_view::npos) at = what.find(": ", at);
-  if (at == std::string_view::npos) {
-    const size_t bracket = what.find("] ");
-    return std::string(bracket == std::string_view::npos ? what : what.substr(bracket + 2));
-  }
-  return std::string(what.substr(at + 2));
-}
-
 absl::StatusOr<Instrument> FromJson(std::string_view text) {
-  Json doc;
-  // nlohmann keeps the last of two equal keys silently; report them instead.
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  try {
-    doc = Json::parse(text.begin(), text.end(), [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
-      switch (event) {
-        case Json::parse_event_t::object_start: keys_seen.emplace_back(); break;
-        case Json::parse_event_t::object_end:
-          if (!keys_seen.empty()) keys_seen.pop_back();
-          break;
-        case Json::parse_event_t::key:
-          if (!keys_seen.empty() && duplicate.empty() && !keys_seen.back().insert(parsed.get<std::string>()).second) {
-            duplicate = parsed.get<std::string>();
-          }
-          break;
-        default: break;
-      }
-      return true;
-    });
-  } catch (const Json::parse_error& e) {
-    const auto [line, column] = LineColumn(text, e.byte == 0 ? 0 : e.byte - 1);
-    return absl::InvalidArgumentError(
-        absl::StrCat("JSON: line ", line, ", column ", column, ": ", JsonErrorDetail(e.what())));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("JSON: ", JsonErrorDetail(e.what())));
-  }
-  if (!duplicate.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("JSON: key '", duplicate, "' appears twice in one object"));
-  }
-  try {
-    return ReadInstrument(doc);
-  } catch (const std::exception& e) {  // a bug in ReadInstrument; never let it escape
-    return absl::InternalError(absl::StrCat("reading the instrument: ", e.what()));
-  }
+  return internal::ReadTree(internal::ParseJsonTree(text), "instrument", ReadInstrument);
 }
 
 absl::StatusOr<Instrument> FromToml(std::string_view text) {
-  toml::table table;
-  try {
-    table = toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("TOML: line ", e.source().begin.line, ", column ",
-                                                   e.source().begin.column, ": ", Sv(e.description())));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("TOML: ", e.what()));
-  }
-  try {
-    absl::StatusOr<Json> doc = TomlToTree(table, "");
-    if (!doc.ok()) return doc.status();
-    return ReadInstrument(*doc);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("reading the instrument: ", e.what()));
-  }
+  return internal::ReadTree(internal::ParseTomlTree(text, "instrument"), "instrument", ReadInstrument);
 }
 
 // An Instrument built in code rather than parsed: the same rules ParseInstrument
