@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,7 +18,6 @@
 #include <gtest/gtest.h>
 
 #include "salesperf/state.h"
-#include "salesperf/synth.h"
 #include "test_logs.h"
 
 namespace salesperf {
@@ -29,26 +27,16 @@ using test_logs::BuildLog;
 using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
+using test_logs::MustRep;
+using test_logs::Rng;
+using test_logs::RunModel;
+using test_logs::SynthLog;
+using test_logs::SynthModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::string_view kMagic("SPFUN\0\0\1", 8);
 
 // ---- Running and solving small logs (built with test_logs.h) ----------------------
-
-Timelines RunModel(const StageModel& model, const EventLog& log, RunOptions options = {}) {
-  options.threads = 1;
-  auto machine = Compile(model, log);
-  EXPECT_TRUE(machine.ok()) << machine.status();
-  auto t = RunStages(*machine, log, options);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return *std::move(t);
-}
-
-Units MustRep(const EventLog& log) {
-  auto u = UnitsByRep(log);
-  EXPECT_TRUE(u.ok()) << u.status();
-  return *std::move(u);
-}
 
 FunnelCounts MustCount(const EventLog& log, const Timelines& tl, const Units& units) {
   auto c = CountFunnel(log, tl, units);
@@ -526,18 +514,6 @@ void ExpectCountsMatchDirect(const FunnelCounts& c, const Timelines& tl, const U
   EXPECT_EQ(total, static_cast<int64_t>(tl.transitions.size())) << what;
 }
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : g_(seed) {}
-  int64_t Below(int64_t n) { return static_cast<int64_t>(g_() % static_cast<uint64_t>(n)); }
-  bool Percent(int p) { return Below(100) < p; }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Below(static_cast<int64_t>(v.size())))]; }
-
- private:
-  std::mt19937_64 g_;
-};
-
 struct RandomCase {
   std::vector<Ev> rows;
   StageModel model;
@@ -659,19 +635,6 @@ TEST(FunnelReference, RandomCountTables) {
   EXPECT_GT(no_dwell, 50);
 }
 
-StageModel SynthModel() {
-  StageModel m;
-  m.AddStage("Lead").Any({"opportunity_created"});
-  m.AddStage("Engaged").Any({"reply"}).Window(Days(30));
-  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
-  m.AddStage("Budget").Any({"share_budget"});
-  m.AddStage("Proposal").Any({"request_proposal"});
-  m.AddStage("Commit").Any({"verbal_commit"});
-  m.Won().Any({"sign"});
-  m.Lost().Any({"decline"});
-  return m;
-}
-
 // Timelines restricted to the deals with keep[d]: other deals' transitions dropped and
 // their outcome set to excluded (so they are no open deals), as if counted elsewhere.
 Timelines Restrict(const Timelines& tl, const std::vector<bool>& keep) {
@@ -690,14 +653,7 @@ Timelines Restrict(const Timelines& tl, const std::vector<bool>& keep) {
 }
 
 TEST(FunnelSynthetic, MatchesTheReferenceAndMergesByDeal) {
-  SynthOptions so;
-  so.events = 30'000;
-  so.seed = 11;
-  auto company = GenerateCompany(so);
-  ASSERT_TRUE(company.ok()) << company.status();
-  auto ingested = Ingest(company->columns(), company->vocabulary());
-  ASSERT_TRUE(ingested.ok()) << ingested.status();
-  const EventLog& log = ingested->log;
+  const EventLog log = SynthLog(30'000, 11);
   RunOptions ro;
   ro.threads = 1;
   const Timelines tl = RunModel(SynthModel(), log, ro);

@@ -19,6 +19,7 @@
 #include "salesperf/stage_model.h"
 #include "salesperf/synth.h"
 #include "salesperf/timelines.h"
+#include "test_logs.h"
 
 namespace salesperf {
 namespace {
@@ -849,11 +850,7 @@ class SyntheticTest : public ::testing::Test {
     o.events = 60'000;
     o.seed = 11;
     o.days = 400;
-    auto company = GenerateCompany(o);
-    ASSERT_TRUE(company.ok()) << company.status();
-    auto ingested = Ingest(company->columns(), company->vocabulary());
-    ASSERT_TRUE(ingested.ok()) << ingested.status();
-    log_ = std::move(ingested->log);
+    log_ = test_logs::SynthLog(o);
     StageModel m;
     m.AddStage("Lead").Any({"opportunity_created"});
     m.AddStage("Engaged").Any({"reply"});

@@ -12,7 +12,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <tuple>
@@ -21,7 +20,6 @@
 #include <gtest/gtest.h>
 
 #include "salesperf/state.h"
-#include "salesperf/synth.h"
 #include "test_logs.h"
 
 namespace salesperf {
@@ -31,6 +29,9 @@ using test_logs::BuildLog;
 using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
+using test_logs::Rng;
+using test_logs::SynthLog;
+using test_logs::SynthModel;
 using test_logs::TestVocabulary;
 
 // The duration bucket of a step count, from the header's definition read plainly: exact
@@ -875,20 +876,6 @@ Figures Reference(const EventLog& log, const Timelines& tl, const StageModel& mo
   return out;
 }
 
-// Random numbers by a fixed seed and plain modular mapping (no std:: distributions).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : g_(seed) {}
-  uint64_t Next() { return g_(); }
-  int64_t Below(int64_t n) { return static_cast<int64_t>(g_() % static_cast<uint64_t>(n)); }
-  bool Percent(int p) { return Below(100) < p; }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Below(static_cast<int64_t>(v.size())))]; }
-
- private:
-  std::mt19937_64 g_;
-};
-
 struct RandomCase {
   std::vector<Ev> rows;
   bool with_amount = true;
@@ -1401,28 +1388,8 @@ TEST(State, WriterReaderAndEnvelope) {
 
 // ---- 5. The synthetic company ------------------------------------------------------
 
-StageModel SynthModel() {
-  StageModel m;
-  m.AddStage("Lead").Any({"opportunity_created"});
-  m.AddStage("Engaged").Any({"reply"}).Window(Days(30));
-  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
-  m.AddStage("Budget").Any({"share_budget"});
-  m.AddStage("Proposal").Any({"request_proposal"});
-  m.AddStage("Commit").Any({"verbal_commit"});
-  m.Won().Any({"sign"});
-  m.Lost().Any({"decline"});
-  return m;
-}
-
 TEST(IndicatorsSynthetic, TotalsMatchAnIndependentCount) {
-  SynthOptions so;
-  so.events = 50'000;
-  so.seed = 5;
-  auto company = GenerateCompany(so);
-  ASSERT_TRUE(company.ok());
-  auto ingested = Ingest(company->columns(), company->vocabulary());
-  ASSERT_TRUE(ingested.ok());
-  const EventLog& log = ingested->log;
+  const EventLog log = SynthLog(50'000, 5);
   RunOptions ro;
   ro.threads = 1;
   StageRun run = RunModel(SynthModel(), log, ro);
@@ -1537,14 +1504,7 @@ TEST(IndicatorsSynthetic, TotalsMatchAnIndependentCount) {
 // Not a benchmark (bench/ has those): a rough events/s figure for the log, and a
 // guard against a pathological slowdown.
 TEST(IndicatorsSynthetic, UpdateSpeed) {
-  SynthOptions so;
-  so.events = 400'000;
-  so.seed = 9;
-  auto company = GenerateCompany(so);
-  ASSERT_TRUE(company.ok());
-  auto ingested = Ingest(company->columns(), company->vocabulary());
-  ASSERT_TRUE(ingested.ok());
-  const EventLog& log = ingested->log;
+  const EventLog log = SynthLog(400'000, 9);
   StageRun run = RunModel(SynthModel(), log);
   auto units = UnitsByRep(log);
   ASSERT_TRUE(units.ok());

@@ -27,24 +27,12 @@ using test_logs::BuildLog;
 using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
+using test_logs::MustRep;
+using test_logs::Rng;
+using test_logs::RunModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::string_view kMagic("SPLEAK\0\1", 8);
-
-Timelines RunModel(const StageModel& model, const EventLog& log, RunOptions options = {}) {
-  options.threads = 1;
-  auto machine = Compile(model, log);
-  EXPECT_TRUE(machine.ok()) << machine.status();
-  auto t = RunStages(*machine, log, options);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return *std::move(t);
-}
-
-Units MustRep(const EventLog& log) {
-  auto u = UnitsByRep(log);
-  EXPECT_TRUE(u.ok()) << u.status();
-  return *std::move(u);
-}
 
 LeakCounts MustCount(const EventLog& log, const Timelines& tl, const Units& units, LeakCohorts cohorts = {}) {
   auto c = CountLeaks(log, tl, units, cohorts);
@@ -906,18 +894,6 @@ TEST(LeaksBenchmarks, OwnPast) {
 }
 
 // ---- 5. The slow reference on random logs -------------------------------------------
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : g_(seed) {}
-  int64_t Below(int64_t n) { return static_cast<int64_t>(g_() % static_cast<uint64_t>(n)); }
-  bool Percent(int p) { return Below(100) < p; }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Below(static_cast<int64_t>(v.size())))]; }
-
- private:
-  std::mt19937_64 g_;
-};
 
 struct RandomCase {
   std::vector<Ev> rows;

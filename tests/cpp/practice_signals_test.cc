@@ -34,21 +34,14 @@ using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
 using test_logs::LogColumns;
+using test_logs::RunModel;
+using test_logs::SynthLog;
+using test_logs::SynthModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kHour = Hours(1);
 
 int64_t At(int64_t day) { return kT0 + day * kDay; }
-
-Timelines RunModel(const StageModel& model, const EventLog& log, RunOptions options = {}) {
-  options.threads = 1;
-  auto machine = Compile(model, log);
-  EXPECT_TRUE(machine.ok()) << machine.status();
-  if (!machine.ok()) return Timelines();
-  auto t = RunStages(*machine, log, options);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : Timelines();
-}
 
 RunOptions AsOf(int64_t t) {
   RunOptions o;
@@ -953,28 +946,8 @@ TEST(PracticeSignalsReference, DayRunsAndRepMonthsOnRandomLogs) {
 
 // ---- 12. The synthetic company ---------------------------------------------------------
 
-StageModel SynthModel() {
-  StageModel m;
-  m.AddStage("Lead").Any({"opportunity_created"});
-  m.AddStage("Engaged").Any({"reply"}).Window(Days(30));
-  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
-  m.AddStage("Budget").Any({"share_budget"});
-  m.AddStage("Proposal").Any({"request_proposal"});
-  m.AddStage("Commit").Any({"verbal_commit"});
-  m.Won().Any({"sign"});
-  m.Lost().Any({"decline"});
-  return m;
-}
-
 TEST(PracticeSignalsSynthetic, EverySignalSpeaksOrSaysWhy) {
-  SynthOptions so;
-  so.events = 60'000;
-  so.seed = 5;
-  auto company = GenerateCompany(so);
-  ASSERT_TRUE(company.ok()) << company.status();
-  auto ingested = Ingest(company->columns(), company->vocabulary());
-  ASSERT_TRUE(ingested.ok()) << ingested.status();
-  const EventLog& log = ingested->log;
+  const EventLog log = SynthLog(60'000, 5);
   const Timelines tl = RunModel(SynthModel(), log);
   SignalOptions o;
   o.qualification_stage = "Qualified";
@@ -1008,7 +981,7 @@ TEST(PracticeSignalsSynthetic, EverySignalSpeaksOrSaysWhy) {
   // is judged for vacations; rep skills differ, so qualification rates do too.
   EXPECT_LT(Get(s, "buyer_defined_stages").value, 1.0);
   EXPECT_GT(Get(s, "buyer_defined_stages").value, 0.5);
-  EXPECT_EQ(Get(s, "no_vacation").cases, so.reps);
+  EXPECT_EQ(Get(s, "no_vacation").cases, SynthOptions().reps);
   EXPECT_GT(Get(s, "qualification_consistency").value, 0.0);
   EXPECT_LE(Get(s, "forecast_accuracy").value, 1.0);
 }
@@ -1016,14 +989,7 @@ TEST(PracticeSignalsSynthetic, EverySignalSpeaksOrSaysWhy) {
 // SolveMoves (funnel.h) shares SolveFunnel's solver: the same moves and dwell give the
 // same chain, bit for bit.
 TEST(SolveMoves, EqualsSolveFunnelOnTheSyntheticCompany) {
-  SynthOptions so;
-  so.events = 20'000;
-  so.seed = 3;
-  auto company = GenerateCompany(so);
-  ASSERT_TRUE(company.ok()) << company.status();
-  auto ingested = Ingest(company->columns(), company->vocabulary());
-  ASSERT_TRUE(ingested.ok()) << ingested.status();
-  const EventLog& log = ingested->log;
+  const EventLog log = SynthLog(20'000, 3);
   const Timelines tl = RunModel(SynthModel(), log);
   auto counts = CountFunnel(log, tl, SingleUnit(log));
   ASSERT_TRUE(counts.ok()) << counts.status();

@@ -1,11 +1,15 @@
 // Small event logs for tests, built from rows of strings: one deal, time, action, rep,
 // amount and segment per row, with one shared vocabulary. Used by the accumulator tests
-// (indicators, funnel), which all need the same kind of hand-written logs.
+// (indicators, funnel, leaks, practice signals), which all need the same kind of
+// hand-written logs; with the helpers they share around them: running a stage model on
+// one thread, the deals' reps as units, a seeded random source, and the synthetic
+// company's log and stage model.
 #ifndef SALESPERF_TESTS_CPP_TEST_LOGS_H_
 #define SALESPERF_TESTS_CPP_TEST_LOGS_H_
 
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,7 +17,10 @@
 #include <gtest/gtest.h>
 
 #include "salesperf/event_log.h"
+#include "salesperf/indicators.h"
 #include "salesperf/stage_model.h"
+#include "salesperf/synth.h"
+#include "salesperf/timelines.h"
 #include "salesperf/vocabulary.h"
 
 namespace salesperf::test_logs {
@@ -122,6 +129,79 @@ inline EventLog BuildLogWith(const std::vector<Ev>& rows, const LogColumns& colu
   auto out = Ingest(in, vocab, options);
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? std::move(out->log) : EventLog();
+}
+
+// ---- Running a stage model ------------------------------------------------------------
+
+// The timelines of `model` on `log`, on one thread (options.threads is overridden); on
+// an error, a test failure and empty timelines.
+inline Timelines RunModel(const StageModel& model, const EventLog& log, RunOptions options = {}) {
+  options.threads = 1;
+  auto machine = Compile(model, log);
+  EXPECT_TRUE(machine.ok()) << machine.status();
+  if (!machine.ok()) return Timelines();
+  auto t = RunStages(*machine, log, options);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *std::move(t) : Timelines();
+}
+
+// The log's deals by their most active rep; on an error, a test failure and no units.
+inline Units MustRep(const EventLog& log) {
+  auto u = UnitsByRep(log);
+  EXPECT_TRUE(u.ok()) << u.status();
+  return u.ok() ? *std::move(u) : Units();
+}
+
+// ---- Random logs ------------------------------------------------------------------------
+
+// Random numbers by a fixed seed and plain modular mapping (no std:: distributions), so
+// the random cases are the same on every platform.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : g_(seed) {}
+  uint64_t Next() { return g_(); }
+  int64_t Below(int64_t n) { return static_cast<int64_t>(g_() % static_cast<uint64_t>(n)); }
+  bool Percent(int p) { return Below(100) < p; }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Below(static_cast<int64_t>(v.size())))]; }
+
+ private:
+  std::mt19937_64 g_;
+};
+
+// ---- The synthetic company --------------------------------------------------------------
+
+// The ingested log of the synthetic company generated with `options`; on an error, a
+// test failure and an empty log.
+inline EventLog SynthLog(const SynthOptions& options) {
+  auto company = GenerateCompany(options);
+  EXPECT_TRUE(company.ok()) << company.status();
+  if (!company.ok()) return EventLog();
+  auto ingested = Ingest(company->columns(), company->vocabulary());
+  EXPECT_TRUE(ingested.ok()) << ingested.status();
+  return ingested.ok() ? std::move(ingested->log) : EventLog();
+}
+
+// The same, with the default options but for the event count and the seed.
+inline EventLog SynthLog(int64_t events, uint64_t seed) {
+  SynthOptions options;
+  options.events = events;
+  options.seed = seed;
+  return SynthLog(options);
+}
+
+// The synthetic company's stages, entered by its buyer actions.
+inline StageModel SynthModel() {
+  StageModel m;
+  m.AddStage("Lead").Any({"opportunity_created"});
+  m.AddStage("Engaged").Any({"reply"}).Window(Days(30));
+  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
+  m.AddStage("Budget").Any({"share_budget"});
+  m.AddStage("Proposal").Any({"request_proposal"});
+  m.AddStage("Commit").Any({"verbal_commit"});
+  m.Won().Any({"sign"});
+  m.Lost().Any({"decline"});
+  return m;
 }
 
 }  // namespace salesperf::test_logs
