@@ -1,5 +1,6 @@
-"""What every mergeable accumulator (Indicators, Funnel, ...) offers in Python, written
-once: merge and ``+``, equality, and the versioned, checksummed bytes behind pickle."""
+"""What every mergeable accumulator (Indicators, Funnel, LeakCounts) offers in Python,
+written once: its units and stages, merge and ``+``, equality, and the versioned,
+checksummed bytes behind pickle."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ class MergeableState:
 
     def __init__(self, core: Any) -> None:
         self._core = core
+
+    @property
+    def units(self) -> list[str]:
+        """Unit labels, sorted."""
+        return list(self._core.unit_names)
+
+    @property
+    def unit_kind(self) -> str:
+        """What the units are: "rep", a dimension's name, "all", "team", ..."""
+        return str(self._core.unit_kind)
+
+    @property
+    def stage_names(self) -> list[str]:
+        """The open stages, then "Won" and "Lost"."""
+        return list(self._core.stage_names)
 
     def merge(self: S, other: S) -> S:
         """The accumulator of both sets of deals (neither operand changes). The two

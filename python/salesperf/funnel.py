@@ -61,14 +61,6 @@ class Funnel(MergeableState):
     _core_type = _core.FunnelCounts
 
     @property
-    def units(self) -> list[str]:
-        return list(self._core.unit_names)
-
-    @property
-    def stage_names(self) -> list[str]:
-        return list(self._core.stage_names)
-
-    @property
     def ignored(self) -> int:
         """Transitions that are not moves of the chain (entries from no stage,
         reopenings, exclusions)."""

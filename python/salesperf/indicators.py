@@ -160,22 +160,8 @@ class Indicators(MergeableState):
 
     # ---- what it holds ----
     @property
-    def units(self) -> list[str]:
-        """Unit labels, sorted."""
-        return list(self._core.unit_names)
-
-    @property
-    def unit_kind(self) -> str:
-        """What the units are: "rep", a dimension's name, "all", "team", ..."""
-        return str(self._core.unit_kind)
-
-    @property
     def calendar(self) -> Calendar:
         return Calendar(self._core.calendar_spec)
-
-    @property
-    def stage_names(self) -> list[str]:
-        return list(self._core.stage_names)
 
     @property
     def actions(self) -> list[str]:

@@ -132,14 +132,6 @@ class LeakCounts(MergeableState):
 
     _core_type = _core.LeakCounts
 
-    @property
-    def units(self) -> list[str]:
-        return list(self._core.unit_names)
-
-    @property
-    def stage_names(self) -> list[str]:
-        return list(self._core.stage_names)
-
     def assess(self, *, benchmark: str | Mapping[str, float] | Sequence[float] = "team_median",
                disqualify: Sequence[str] = (), min_trials: int = 10, interval: float = 0.95,
                flag_probability: float = 0.95, min_relative_shortfall: float = 0.2,
