@@ -14,6 +14,7 @@ void register_stats(py::module_& m);
 void register_indicators(py::module_& m);
 void register_funnel(py::module_& m);
 void register_leaks(py::module_& m);
+void register_targets(py::module_& m);
 void register_practices(py::module_& m);
 void register_signals(py::module_& m);
 
@@ -29,6 +30,7 @@ PYBIND11_MODULE(_core, m) {
   register_indicators(m);
   register_funnel(m);
   register_leaks(m);
+  register_targets(m);
   register_practices(m);
   register_signals(m);  // after register_practices: returns its PracticeSignal
 }

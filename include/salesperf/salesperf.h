@@ -17,6 +17,7 @@
 #include "salesperf/state.h"
 #include "salesperf/stats.h"
 #include "salesperf/synth.h"
+#include "salesperf/targets.h"
 #include "salesperf/timelines.h"
 #include "salesperf/vocabulary.h"
 
