@@ -21,6 +21,7 @@ from .indicators import Indicators, deal_warnings, indicators
 from .leaks import LeakAssessment, LeakCounts, leak_counts, leaks
 from .practices import Instrument, PracticeAssessment, Questionnaire, practice_signals, practices, score_answers
 from .stages import StageMachine, StageModel, Timelines
+from .targets import TargetPlan, targets, what_if
 
 __all__ = [
     "ACTORS",
@@ -37,6 +38,7 @@ __all__ = [
     "Questionnaire",
     "StageMachine",
     "StageModel",
+    "TargetPlan",
     "Timelines",
     "Vocabulary",
     "__version__",
@@ -54,4 +56,6 @@ __all__ = [
     "score_answers",
     "stats",
     "synth",
+    "targets",
+    "what_if",
 ]

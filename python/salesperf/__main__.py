@@ -16,16 +16,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import datasets, synth
 from .errors import Error, InternalError
 from .event_log import EventLog
 from .funnel import funnel
-from .indicators import deal_warnings, indicators
+from .indicators import _units, deal_warnings, indicators
 from .leaks import leaks
 from .practices import practices
 from .stages import StageModel, Timelines
+from .targets import targets, what_if
 
 
 def _print_log(log: EventLog, title: str, elapsed: float) -> None:
@@ -171,6 +173,47 @@ def _print_leaks_and_practices(log: EventLog, timelines: Timelines, out: str | N
         _save_charts(lk, pa, out)
 
 
+def _print_targets(log: EventLog, timelines: Timelines, out: str | None) -> None:
+    """A plan for next quarter: every rep 10% above their last 13 weeks' won dollars."""
+    if log.codes("rep") is None:
+        return
+    as_of = timelines.as_of
+    start = (as_of + pd.offsets.QuarterBegin(startingMonth=1)).normalize()
+    end = start + pd.DateOffset(months=3)
+    deals = timelines.deals
+    units = _units(log, "rep", "most_active")
+    owner = pd.Series(np.asarray(list(units.names), dtype=object)[np.asarray(units.of_deal)], index=deals.index)
+    recent = (deals["outcome"].astype(str) == "won") & (deals["outcome_time"] >= as_of - pd.Timedelta(weeks=13))
+    by_rep = deals.loc[recent, "value"].groupby(owner[recent]).sum()
+    target: Any = 1.1 * by_rep[by_rep > 0]
+    start_t = time.perf_counter()
+    plan = targets(log, timelines, target, period=(start, end))
+    elapsed = time.perf_counter() - start_t
+    t = plan.table()
+    org = t.groupby("stage", observed=True)[["entries_per_week", "entries_lower", "entries_upper", "run_rate",
+                                             "gap_per_week"]].sum()
+    print(f"\n-- working backwards from the number ({elapsed:.2f} s): {plan!r}")
+    print(f"each rep's target: 110% of their won dollars in the 13 weeks to {as_of:%Y-%m-%d}, "
+          f"for {start:%Y-%m-%d} to {end:%Y-%m-%d}; deals entering each stage per week, all reps "
+          "(80% interval; bounds summed):")
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.1f}".format):
+        print(org.to_string())
+    w = what_if(log, timelines, horizon="52w", add_reps=2, ramp="13w", stage="Proposal", raise_by=0.10)
+    print(f"what-if over 52 weeks: baseline {_money(w['baseline_revenue'])}; two more reps (13-week ramp) "
+          f"{_money(w['add_reps_revenue'])}; Proposal conversion +10% {_money(w['raise_stage_revenue'])}")
+    if out:
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            return
+        os.makedirs(out, exist_ok=True)
+        ax = plan.chart()
+        path = os.path.join(out, "target_vs_run_rate.png")
+        ax.figure.savefig(path, dpi=120)
+        plt.close(ax.figure)
+        print(f"chart: {path}")
+
+
 def _save_charts(lk: Any, pa: Any, out: str) -> None:
     try:
         import matplotlib.pyplot as plt
@@ -214,6 +257,7 @@ def _demo(args: argparse.Namespace) -> int:
     # questionnaire come from a synthetic survey of 4 managers and 24 reps.
     _print_leaks_and_practices(log, timelines, args.out, answers=synth.survey(seed=args.seed),
                                support_stages=["Proposal"], qualification_stage="Qualified")
+    _print_targets(log, timelines, args.out)
     return 0
 
 

@@ -142,4 +142,33 @@ def practice_scores(practices: pd.DataFrame, *, ax: Any = None) -> Any:
     return ax
 
 
-__all__ = ["leak_waterfall", "practice_scores", "waterfall_steps"]
+def target_vs_run_rate(table: pd.DataFrame, unit: str | None = None, *, ax: Any = None) -> Any:
+    """Bars of the stage entries needed per week (with the interval as an error bar)
+    beside the current run rate, per stage; ``table`` is
+    :meth:`salesperf.TargetPlan.table`'s frame; ``unit=None`` sums every unit (the
+    bounds are then summed too, which overstates the width). Returns the Axes."""
+    plt = _pyplot()
+    if unit is not None:
+        if unit not in set(table["unit"].astype(str)):
+            raise InvalidArgumentError(f"no unit {unit!r} in the plan")
+        table = table[table["unit"].astype(str) == unit]
+    g = table.groupby("stage", observed=True)[["entries_per_week", "entries_lower", "entries_upper",
+                                               "run_rate"]].sum()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    x = np.arange(len(g))
+    need = g["entries_per_week"].to_numpy(float)
+    err = np.vstack([need - g["entries_lower"].to_numpy(float), g["entries_upper"].to_numpy(float) - need])
+    ax.bar(x - 0.2, need, width=0.4, color="#4a6fa5", label="needed per week", yerr=np.clip(err, 0, None),
+           capsize=3)
+    ax.bar(x + 0.2, g["run_rate"].to_numpy(float), width=0.4, color="#f2b880", label="run rate now")
+    ax.set_xticks(x, [str(s) for s in g.index], rotation=30, ha="right")
+    ax.set_ylabel("deals entering the stage per week")
+    who = "every unit" if unit is None else unit
+    ax.set_title(f"Working backwards from the number ({who})")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+__all__ = ["leak_waterfall", "practice_scores", "target_vs_run_rate", "waterfall_steps"]
