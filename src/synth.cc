@@ -22,6 +22,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
+#include "splitmix.h"
+
 namespace salesperf {
 
 namespace {
@@ -39,16 +41,12 @@ constexpr int64_t kPilotDeals = 4096;
 // ---- Random numbers: splitmix64, and distributions written out so that every
 // platform draws the same values.
 
-constexpr uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+using internal::Mix;
 
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() { return Mix(state_ += 0x9E3779B97F4A7C15ULL); }
+  explicit Rng(uint64_t seed) : bits_(seed) {}
+  uint64_t Next() { return bits_.Next(); }
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
   bool Bernoulli(double p) { return Uniform() < p; }
@@ -74,7 +72,7 @@ class Rng {
   }
 
  private:
-  uint64_t state_;
+  internal::SplitMix64 bits_;
 };
 
 uint64_t DealSeed(uint64_t seed, int64_t deal) {

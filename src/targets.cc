@@ -20,6 +20,8 @@
 #include "salesperf/leaks.h"
 #include "status_macros.h"
 
+#include "splitmix.h"
+
 namespace salesperf {
 
 namespace {
@@ -30,19 +32,16 @@ constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kWeek = Days(7);
 constexpr double kNanosPerDay = 86'400e9;
 
-// ---- Random numbers: SplitMix64 and distributions written out (never std::
-// distributions, whose output differs between standard libraries), as in synth.cc.
+// ---- Random numbers: the shared SplitMix64 (splitmix.h), with the distributions
+// written out (never std:: distributions, whose output differs between standard
+// libraries), as in synth.cc.
 
-constexpr uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+using internal::Mix;
 
 class Random {
  public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() { return Mix(state_ += 0x9E3779B97F4A7C15ULL); }
+  explicit Random(uint64_t seed) : bits_(seed) {}
+  uint64_t Next() { return bits_.Next(); }
   // In the open interval (0, 1), so that logarithms and powers stay finite.
   double Uniform() { return (static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53; }
   double Normal() {  // Box-Muller, one value per call
@@ -78,7 +77,7 @@ class Random {
   }
 
  private:
-  uint64_t state_;
+  internal::SplitMix64 bits_;
 };
 
 // numpy's default quantile (linear interpolation) of sorted values.
