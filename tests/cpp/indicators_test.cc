@@ -26,6 +26,7 @@ namespace salesperf {
 namespace {
 
 using test_logs::BuildLog;
+using test_logs::RandomEntryActions;
 using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
@@ -923,11 +924,7 @@ RandomCase MakeRandomCase(Rng& rng) {
   const int64_t open = 1 + rng.Below(4);
   for (int64_t k = 0; k < open; ++k) {
     Stage& st = rc.model.AddStage("S" + std::to_string(k));
-    std::vector<std::string> any = {rng.Pick(enter)};
-    if (rng.Percent(40)) any.push_back(rng.Pick(enter));
-    std::sort(any.begin(), any.end());
-    any.erase(std::unique(any.begin(), any.end()), any.end());
-    st.Any(any);
+    st.Any(RandomEntryActions(rng, enter));
     if (rng.Percent(50)) st.Window((1 + rng.Below(20)) * kDay + rng.Below(3) * Hours(7));
     if (rng.Percent(40)) st.StallAfter((1 + rng.Below(30)) * kDay);
     if (rng.Percent(25)) st.Optional();

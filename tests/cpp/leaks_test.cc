@@ -23,7 +23,9 @@
 namespace salesperf {
 namespace {
 
+using test_logs::AddRandomDeals;
 using test_logs::BuildLog;
+using test_logs::RandomEntryActions;
 using test_logs::Ev;
 using test_logs::kDay;
 using test_logs::kT0;
@@ -908,29 +910,12 @@ RandomCase MakeRandomCase(Rng& rng) {
                                             "spam", "rescope", "rescope", "meet", "call", "need", "proposal",
                                             "budget", "reply", "decline"};
   const std::vector<std::string> reps = {"ana", "bo", "cy", "dee", ""};
-  const int64_t deals = 1 + rng.Below(25);
-  int64_t last = kT0;
-  for (int64_t d = 0; d < deals; ++d) {
-    const std::string deal = "d" + std::to_string(d);
-    int64_t t = kT0 + rng.Below(60) * kDay + rng.Below(24) * Hours(1);
-    const int64_t n = 1 + rng.Below(14);
-    for (int64_t i = 0; i < n; ++i) {
-      if (i > 0) t += rng.Below(4) == 0 ? 0 : rng.Below(10 * 24) * Hours(1);
-      Ev e{deal, t, i == 0 && rng.Percent(70) ? "created" : rng.Pick(actions), rng.Pick(reps)};
-      e.amount = rng.Percent(40) ? kNaN : static_cast<double>(rng.Below(10'000'000)) / 100.0;
-      rc.rows.push_back(e);
-      last = std::max(last, t);
-    }
-  }
+  const int64_t last = AddRandomDeals(rng, actions, reps, 25, 14, rc.rows);
   const std::vector<std::string> enter = {"created", "reply", "need", "budget", "proposal", "meet"};
   const int64_t open = 1 + rng.Below(4);
   for (int64_t k = 0; k < open; ++k) {
     Stage& st = rc.model.AddStage("S" + std::to_string(k));
-    std::vector<std::string> any = {rng.Pick(enter)};
-    if (rng.Percent(40)) any.push_back(rng.Pick(enter));
-    std::sort(any.begin(), any.end());
-    any.erase(std::unique(any.begin(), any.end()), any.end());
-    st.Any(any);
+    st.Any(RandomEntryActions(rng, enter));
     if (rng.Percent(40)) st.StallAfter((1 + rng.Below(30)) * kDay);
     if (rng.Percent(30)) st.Window((1 + rng.Below(20)) * kDay);
     if (rng.Percent(25)) st.Optional();

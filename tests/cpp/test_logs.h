@@ -7,6 +7,7 @@
 #ifndef SALESPERF_TESTS_CPP_TEST_LOGS_H_
 #define SALESPERF_TESTS_CPP_TEST_LOGS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -168,6 +169,44 @@ class Rng {
  private:
   std::mt19937_64 g_;
 };
+
+// ---- Random small logs and stage rules (the draws are part of each test's data:
+// changing their order changes every random case) ---------------------------------------
+
+// Up to max_deals deals "d0".."dN" of up to max_events events each, starting in the
+// 60 days from kT0, with ties (a quarter of the gaps) and gaps up to 10 days; the first
+// event is "created" seven times in ten; 40% of amounts missing. Returns the last time.
+inline int64_t AddRandomDeals(Rng& rng, const std::vector<std::string>& actions,
+                              const std::vector<std::string>& reps, int64_t max_deals, int64_t max_events,
+                              std::vector<Ev>& rows) {
+  constexpr int64_t kHour = 3'600'000'000'000LL;
+  int64_t last = kT0;
+  const int64_t deals = 1 + rng.Below(max_deals);
+  for (int64_t d = 0; d < deals; ++d) {
+    const std::string deal = "d" + std::to_string(d);
+    int64_t t = kT0 + rng.Below(60) * kDay + rng.Below(24) * kHour;
+    const int64_t n = 1 + rng.Below(max_events);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i > 0) t += rng.Below(4) == 0 ? 0 : rng.Below(10 * 24) * kHour;
+      Ev e{deal, t, i == 0 && rng.Percent(70) ? "created" : rng.Pick(actions), rng.Pick(reps)};
+      e.amount = rng.Percent(40) ? std::numeric_limits<double>::quiet_NaN()
+                                 : static_cast<double>(rng.Below(10'000'000)) / 100.0;
+      rows.push_back(e);
+      last = std::max(last, t);
+    }
+  }
+  return last;
+}
+
+// The actions of a random stage-entry rule: one of `enter`, and another 40% of the
+// time, sorted and distinct.
+inline std::vector<std::string> RandomEntryActions(Rng& rng, const std::vector<std::string>& enter) {
+  std::vector<std::string> any = {rng.Pick(enter)};
+  if (rng.Percent(40)) any.push_back(rng.Pick(enter));
+  std::sort(any.begin(), any.end());
+  any.erase(std::unique(any.begin(), any.end()), any.end());
+  return any;
+}
 
 // ---- The synthetic company --------------------------------------------------------------
 
