@@ -15,6 +15,8 @@ void register_indicators(py::module_& m);
 void register_funnel(py::module_& m);
 void register_leaks(py::module_& m);
 void register_targets(py::module_& m);
+void register_deviance(py::module_& m);
+void register_behaviours(py::module_& m);
 void register_practices(py::module_& m);
 void register_signals(py::module_& m);
 
@@ -31,6 +33,8 @@ PYBIND11_MODULE(_core, m) {
   register_funnel(m);
   register_leaks(m);
   register_targets(m);
+  register_behaviours(m);
+  register_deviance(m);  // after register_behaviours: DiagnoseReps takes its result
   register_practices(m);
   register_signals(m);  // after register_practices: returns its PracticeSignal
 }

@@ -8,6 +8,7 @@
 #include "salesperf/calendar.h"
 #include "salesperf/column.h"
 #include "salesperf/dictionary.h"
+#include "salesperf/deviance.h"
 #include "salesperf/event_log.h"
 #include "salesperf/funnel.h"
 #include "salesperf/indicators.h"

@@ -80,6 +80,8 @@
 #define SALESPERF_TARGETS_H_
 
 #include <cstdint>
+#include <limits>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,6 +156,115 @@ absl::StatusOr<WhatIf> WhatIfRevenue(const EventLog& log, const Timelines& timel
 // SplitMix64 stream whose state starts at `seed`. InvalidArgument unless a, b are
 // positive and finite and n >= 0.
 absl::StatusOr<std::vector<double>> BetaDraws(double a, double b, int64_t n, uint64_t seed);
+
+// ---- Plan against actual --------------------------------------------------------
+// Objectives per unit and period (Jordan & Vazzana: revenue, margin and bookings
+// objectives per rep, monitored monthly or quarterly), judged at timelines.as_of.
+// salesperf has no revenue-recognition schedule: a won deal's value counts in full at
+// its win (outcome_time), so "revenue" and "bookings" are both kBookings.
+//   kBookings  Σ value of the unit's deals won in the period (a won deal without a
+//              value counts 0 and is counted in unvalued_wins);
+//   kMargin    the same × the objective's margin_rate (required, in [0, 1]);
+//   kWins      the number of the unit's deals won in the period.
+// Per objective, over [period_start, period_end), with as_of = timelines.as_of:
+//   actual       the metric over wins in [period_start, min(period_end, as_of)];
+//   attainment   actual / target;
+//   elapsed      clamp((as_of - period_start) / (period_end - period_start), 0, 1);
+//   shape        the historical share of a period's metric that lands by `elapsed`:
+//                over the organisation's (every unit's) wins in the up to
+//                `shape_periods` whole periods of the same length before period_start
+//                (period i = [period_start - i L, period_start - (i - 1) L), i = 1..,
+//                only those starting at or after the log's first event), Σ metric of
+//                wins whose offset (time - its period's start) / L < elapsed, over Σ
+//                metric of all of them; `elapsed` itself when they hold no metric
+//                (a straight line: no history to shape it); 1 when elapsed = 1;
+//   expected_to_date  target × shape;  pacing = actual / expected_to_date (NaN at 0);
+//   the pipeline: the unit's deals whose outcome at as_of is Open (stalled deals are
+//   not counted), each at its current stage k with its first entry e_k into it:
+//     p_win_k    the organisation's chance a deal at k is won: Π_{j>=k} x_j / n_j over
+//                every unit's deals (leaks.h trials, one cohort); NaN when a
+//                stage has no trials;
+//     p_time     the chance its win lands by period_end given it has waited
+//                a = as_of - e_k: over the organisation's won deals that entered k,
+//                D = win time - first entry into k, #(a < D <= a + R) / #(D > a) with
+//                R = period_end - max(as_of, period_start) (0 when as_of >= period_end,
+//                the period is over); 0 when no won deal waited longer than a;
+//     q          p_win_k × p_time; the deal adds value × q to the forecast (for kWins,
+//                q; for kMargin, value × margin_rate × q);
+//   pipeline_value    Σ value of those open deals (unweighted; kWins: their count);
+//   weighted_pipeline Σ of their contributions; forecast = actual + weighted_pipeline;
+//   forecast_sd  sqrt(Σ contribution_weight² q (1 - q)) (contribution_weight = value,
+//                value × margin_rate or 1): the spread if the deals are independent;
+//   coverage     pipeline_value / (target - actual) (NaN when the target is met);
+//   gap          target - forecast (positive: short).
+// Objectives whose period has not started yet (as_of < period_start) have actual 0,
+// elapsed 0 and their forecast from the whole pipeline as above.
+enum class PlanMetric : uint8_t { kBookings = 0, kMargin = 1, kWins = 2 };
+
+struct Objective {
+  std::string unit;          // a name of the Units
+  PlanMetric metric = PlanMetric::kBookings;
+  int64_t period_start = kNullInstant;  // UTC ns, required
+  int64_t period_end = kNullInstant;    // required, > period_start
+  double target = 0;         // > 0, finite
+  double margin_rate = std::numeric_limits<double>::quiet_NaN();  // kMargin only
+};
+
+struct PlanActualOptions {
+  int32_t shape_periods = 8;  // >= 0
+};
+
+struct PlanActualRows {  // one per objective, in the given order
+  std::vector<int32_t> unit;
+  std::vector<double> target, actual, attainment, elapsed, shape, expected_to_date, pacing;
+  std::vector<double> pipeline_value, weighted_pipeline, forecast, forecast_sd, coverage, gap;
+  std::vector<int64_t> won_deals, unvalued_wins, open_deals;
+  size_t size() const { return unit.size(); }
+};
+
+struct PlanActual {
+  std::vector<std::string> unit_names;
+  int64_t as_of = 0;
+  std::vector<double> stage_win_probability;  // p_win_k per open stage
+  PlanActualRows rows;
+};
+
+// InvalidArgument naming the objective (its index and unit) and field: an unknown
+// unit, a bad period, target or margin rate; FailedPrecondition when timelines or
+// units do not fit the log.
+absl::StatusOr<PlanActual> PlanVsActual(const EventLog& log, const Timelines& timelines, const Units& units,
+                                        std::span<const Objective> objectives,
+                                        const PlanActualOptions& options = {});
+
+// ---- Key accounts of a territory plan --------------------------------------------
+// For each (rep, account) pair of the plan and the period [from, to) (kNullInstant:
+// open), with the account of a deal the first non-null account among its events:
+//   touched     the rep (the event's rep column) logged a seller activity on a deal of
+//               the account in the period;
+//   engaged     a buyer action on a deal of the account in the period;
+//   opened      deals of the account whose first event falls in the period;
+//   won, won_value  deals of the account won (outcome_time) in the period, their value;
+//   kind        "maintenance" when a deal of the account was won before `from`, else
+//               "new business" (with from open: "new business" always);
+//   known       false when the log has no such account (then every count is 0) — a key
+//               account nobody has worked yet is a finding, not an error.
+// A rep the log does not know is not an error either (touched is then false).
+struct KeyAccount {
+  std::string rep;
+  std::string account;
+};
+struct KeyAccountRows {  // one per pair, in the given order
+  std::vector<uint8_t> known, touched, engaged;
+  std::vector<int64_t> opened, won;
+  std::vector<double> won_value;
+  std::vector<std::string> kind;
+  size_t size() const { return known.size(); }
+};
+// FailedPrecondition when the log has no account or no rep column, or timelines do not
+// fit it; InvalidArgument when from >= to (both set).
+absl::StatusOr<KeyAccountRows> KeyAccountProgress(const EventLog& log, const Timelines& timelines,
+                                                  std::span<const KeyAccount> plan,
+                                                  int64_t from = kNullInstant, int64_t to = kNullInstant);
 
 }  // namespace salesperf
 

@@ -1,0 +1,284 @@
+// salesperf/deviance.h — positive deviance: the reps who beat the odds given their
+// deal mix, the seller behaviours that get buyers to move, and, for the reps who fall
+// short, whether it is a question of skill (know how), will (want to) or of the metrics
+// (doing what the numbers reward).
+//
+//   absl::StatusOr<salesperf::DeviantAssessment> dev =
+//       salesperf::AssessDeviants(log, timelines, units, {.covariates = {"segment", "lead_source"}});
+//   dev->ratio_shrunk[u];   // wins of unit u against those expected from its deal mix
+//   absl::StatusOr<salesperf::BehaviourAssessment> beh =
+//       salesperf::AssessBehaviours(log, timelines, units);
+//   beh->rows.sentence[i];  // "At Proposal, deals with a meeting with the decision_maker
+//                           //  before it advanced 71% against 54% without ..."
+//   absl::StatusOr<salesperf::RepDiagnosis> diag =
+//       salesperf::DiagnoseReps(log, timelines, units, *dev, &*beh);
+//
+// Source in practice: "the activities that can reverse flat sales performance can be
+// found with the best salespeople". Ask what works against all odds, not what is
+// wrong; break the deviants' practices into steps others can copy; and, for a
+// non-productive rep, ask in order: does the rep know how to do the job, want to, and
+// understand the metrics that define it (docs/deviance.md).
+//
+// ===================================================================================
+// DEFINITIONS
+// ===================================================================================
+// Deals and units. Units map every deal to a unit (salesperf/indicators.h). A deal is
+// DECIDED when it entered an open stage and its outcome at timelines.as_of is Won, Lost
+// or Stalled (a stall counts as a failure, as in salesperf/leaks.h); Open and Excluded
+// deals are not decided and take no part in parts 1 and 2's outcomes.
+//
+// ---- 1. Positive deviants (AssessDeviants) ----------------------------------------
+// Covariates: the named dimension columns of the log; a deal's level is the first
+// non-null value among its events, "(none)" when all are null. Each covariate is coded
+// as indicator columns for all its levels present among the decided deals except the
+// reference level (the most frequent; ties: the lowest code), after an intercept.
+// The expectation model, fitted over ALL decided deals (no unit term):
+//   P(won | x) = expit(x'β), β maximising  Σ_d [y_d x_d'β - ln(1 + exp(x_d'β))]
+//                                          - (ridge / 2) Σ_{j>=1} β_j²
+// (the intercept is not penalised), by Newton's method (Eigen LDLT on the penalised
+// Hessian), from β = 0 with the intercept at logit(mean y), to a step whose largest
+// |Δβ_j| < 1e-10, at most 100 iterations; not converging is Internal. With no
+// covariate the model is the intercept alone: p = the pooled win rate.
+// Per unit u, over its decided deals:
+//   decided_u, won_u (O), expected_u (E) = Σ p̂_d;
+//   ratio = O / E (NaN when E = 0);
+//   won_value = Σ value over won deals; expected_value = Σ p̂_d × value_d, where a
+//   deal without a value counts at the mean value of the decided deals that have one
+//   (in both sums); excess_value = won_value - expected_value.
+// Shrinkage (empirical Bayes, gamma-Poisson): O_u ~ Poisson(θ_u E_u), θ_u ~ Gamma(α, α)
+// (mean 1: performing as the deal mix predicts). α maximises the negative-binomial
+// marginal likelihood Σ_u [lnΓ(α + O_u) - lnΓ(α) + α ln(α / (α + E_u)) + O_u ln(E_u /
+// (α + E_u))] over units with E_u > 0, for α in [kMinConcentration, kMaxConcentration]
+// (salesperf/leaks.h), by golden-section search on ln α to 1e-9 relative. With fewer
+// than two such units, α = 0 and the posterior is Gamma(O + 1/2, E) (Jeffreys).
+// Posterior θ_u | O_u ~ Gamma(α + O_u, rate α + E_u):
+//   ratio_shrunk = (α + O) / (α + E); ratio_lower, ratio_upper = its (1-interval)/2 and
+//   (1+interval)/2 quantiles; probability_above = P(θ > 1); probability_below = P(θ < 1).
+//   (E = 0: every figure NaN.)
+//   deviant = +1 (a positive deviant: beats the odds) when probability_above >=
+//   flag_probability and ratio_shrunk >= 1 + min_effect; -1 when probability_below >=
+//   flag_probability and ratio_shrunk <= 1 - min_effect; else 0.
+//   rank: 1 = highest ratio_shrunk (NaN last; ties by unit index).
+//
+// ---- 2. Behaviours that distinguish (AssessBehaviours) -----------------------------
+// The unit of analysis is a deal at an open stage k that it ENTERED (first_entered
+// not null; stages it skipped are not studied), with its entry time e_k and the buyer
+// action that entered it. The deal ADVANCED from k when it later entered a higher open
+// stage or is Won (leaks.h's furthest > k); it FAILED at k when its furthest stage is k
+// and its outcome is Lost or Stalled; otherwise (open or excluded at k) it is not a
+// trial. Trials are the deals that advanced or failed.
+// Features look only at what happened BEFORE the deal entered k, plus the first
+// follow_up_window after e_k (events with time <= e_k + follow_up_window, and before the
+// deal's next stage transition) — never at how long the deal then sat at k, so a long
+// stall with many seller attempts cannot leak the outcome into a feature. "Seller
+// activity" is an event whose action's actor is the seller. Binary features, per deal
+// and stage, in this order and with these names:
+//   follow_up           a seller activity in (e_k, e_k + follow_up_window]: "a seller
+//                       follow-up within 24 h of the buyer's <entry action>";
+//   <action>@<role>     for each seller action a and contact role r of the log: an event
+//                       of action a with contact_role r strictly before e_k (only when
+//                       the log has a contact_role column): "a <a> with the <r> before
+//                       <stage>";
+//   contacts>=m         m = 2, 3, 4: seller activities strictly before e_k touched at
+//                       least m distinct contacts (contact column needed): "seller
+//                       activities reached at least m contacts before <stage>";
+//   roles>=m            m = 2, 3: at least m distinct contact roles among them;
+//   buyer_contacts>=2   buyer actions strictly before e_k came from at least 2 distinct
+//                       contacts: "at least two buyer contacts had acted before <stage>";
+//   cadence<=7d         the deal had a seller activity strictly before e_k, and no gap
+//                       longer than 7 days between consecutive seller activities in
+//                       [first event, e_k), nor from the last of them to e_k: "seller
+//                       touches no more than 7 days apart before <stage>".
+// Stage 0 and any feature absent from every deal at a stage simply have no support.
+// For each (stage k, feature f): trials split into present / absent, and by stratum —
+// the deal's unit (so the comparison is within the same rep: a skilled rep who also
+// happens to do f cannot make f look effective) — 2×2 tables (a present & advanced,
+// b present & failed, c absent & advanced, d absent & failed, n = a + b + c + d):
+//   present, absent, advanced_present, advanced_absent (totals over strata);
+//   rate_present, rate_absent = advanced / trials in each group (NaN when empty), with
+//   Wilson intervals at `interval`; lift = rate_present / rate_absent;
+//   odds_ratio  the Mantel–Haenszel estimate Σ a d / n ÷ Σ b c / n over strata with
+//               n >= 2; its interval exp(ln OR ∓ z se) with the Robins–Breslow–
+//               Greenland variance; NaN when either sum is 0;
+//   p_value     the Cochran–Mantel–Haenszel test without continuity correction:
+//               (Σ a - Σ E[a])² / Σ Var(a), E[a] = (a+b)(a+c)/n, Var(a) =
+//               (a+b)(c+d)(a+c)(b+d) / (n²(n-1)), chi-square with 1 df; NaN when Σ Var = 0.
+//   tested      present >= min_support and absent >= min_support and p_value not NaN.
+//   q_value     Benjamini–Hochberg over all tested rows (step-up, monotone, capped at
+//               1); NaN for untested rows.
+//   replicate   tested, q_value <= fdr and odds_ratio > 1: a practice to replicate;
+//   avoid       tested, q_value <= fdr and odds_ratio < 1.
+// When deviant units are given (AssessBehaviours' `deviants`: per unit, 1 for a
+// positive deviant), each row also has deviant_share and peer_share: the share of trials
+// with the feature among deviant units' deals and among the other units' deals (NaN when
+// empty), and the deviant_lift = deviant_share / peer_share.
+// Rows are ordered by stage, then feature order above; the sentence states the row
+// in words, e.g. "At Proposal, deals with a meeting with the decision_maker before
+// Proposal advanced 71% of the time against 54% without (odds x1.9, 95% CI 1.6-2.3,
+// within the same rep; 812 of 1,990 deals)."
+//
+// ---- 3. Skill, will and the metrics (DiagnoseReps) ---------------------------------
+// Per unit u, for its deals:
+//   active weeks  Σ over its deals of (end - first event time) / 7 days, with end the
+//                 outcome_time when the deal is Won, Lost, Stalled or Excluded (when it
+//                 closed, stalled or left) and timelines.as_of when Open (never less
+//                 than the first event time);
+//   activities    seller activities at or before each deal's end;
+//   volume        activities / active weeks (NaN when 0 weeks); the peer volume is the
+//                 median (linear interpolation) of the volumes of units with at least
+//                 min_weeks active weeks; volume_ratio = volume / peer volume, with
+//                 the exact (Garwood, chi-square) Poisson interval of the count at
+//                 `interval`, divided by weeks and by the peer volume;
+//   conversion    the unit's ratio_shrunk, ratio_lower, ratio_upper and
+//                 probability_below from the DeviantAssessment;
+//   adoption      when behaviours are given: over the rows that are `replicate`, the
+//                 unit's trials at that stage having the feature (P_u) against the
+//                 trials it would have at the pooled rate (Σ_rows n_u,row × present /
+//                 (present + absent)) = X_u; adoption_ratio = P_u / X_u, with the
+//                 Garwood interval of P_u divided by X_u; NaN without replicate rows.
+// Answers (each "no", "yes" or "unclear", with an evidence sentence):
+//   know_how     "no" when conversion probability_below >= flag_probability and
+//                ratio_shrunk <= 1 - min_gap (converts at least min_gap fewer than its
+//                deal mix predicts); "yes" when ratio_upper >= 1 (not credibly short);
+//                else "unclear" (also when the unit has no decided deal);
+//   want_to      "no" when volume_ratio upper bound < 1 - min_gap (at least min_gap fewer
+//                activities per active deal-week than the median peer, beyond chance);
+//                "yes" when the upper bound >= 1; else "unclear" (NaN volume: unclear);
+//   understands  "no" when adoption_ratio upper bound < 1 - min_gap (does the practices
+//   _metrics     that the data shows move buyers less than its peers); "yes" when the
+//                upper bound >= 1; "unclear" otherwise or without adoption.
+//   non_productive  know_how or want_to is "no".
+//   quadrant     from volume_ratio (v) and ratio_shrunk (c): "productive" (v >= 1,
+//                c >= 1), "efficient, low activity" (v < 1, c >= 1), "busy, low
+//                conversion" (v >= 1, c < 1), "low activity, low conversion"; "unknown"
+//                when either is NaN.
+// methods_question: true when at least a third of the units with a diagnosis are
+// non_productive — the organisation's methods, tools and reports deserve a look before
+// the reps do (the fourth question).
+#ifndef SALESPERF_DEVIANCE_H_
+#define SALESPERF_DEVIANCE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "salesperf/event_log.h"
+#include "salesperf/indicators.h"
+#include "salesperf/timelines.h"
+
+namespace salesperf {
+
+// ---- 1. Positive deviants --------------------------------------------------------
+
+struct DeviantOptions {
+  std::vector<std::string> covariates;  // dimension names; NotFound names a missing one
+  double ridge = 1.0;                   // >= 0, finite
+  double interval = 0.95;               // in (0, 1)
+  double flag_probability = 0.95;       // in (0.5, 1)
+  double min_effect = 0.10;             // >= 0
+};
+
+struct DeviantAssessment {
+  std::vector<std::string> unit_names;   // the Units' names; every array is per unit
+  std::vector<std::string> coefficient_names;  // "(intercept)", "segment=Enterprise", ...
+  std::vector<double> coefficients;            // β, same order
+  std::vector<std::string> reference_levels;   // per covariate: the reference level
+  double concentration = 0;                    // α (0: none fitted)
+  int64_t decided_deals = 0;                   // over all units
+  std::vector<int64_t> decided, won;
+  std::vector<double> expected, ratio;
+  std::vector<double> won_value, expected_value, excess_value;
+  std::vector<double> ratio_shrunk, ratio_lower, ratio_upper;
+  std::vector<double> probability_above, probability_below;
+  std::vector<int8_t> deviant;   // +1, 0, -1
+  std::vector<int32_t> rank;     // 1 = highest ratio_shrunk
+  // Per deal of the log: p̂ (NaN for deals not decided).
+  std::vector<double> deal_probability;
+};
+
+// InvalidArgument naming the option; NotFound naming a covariate the log lacks;
+// FailedPrecondition when timelines or units do not fit the log (sizes), or when no
+// deal is decided.
+absl::StatusOr<DeviantAssessment> AssessDeviants(const EventLog& log, const Timelines& timelines,
+                                                 const Units& units, const DeviantOptions& options = {});
+
+// ---- 2. Behaviours that distinguish -----------------------------------------------
+
+struct BehaviourOptions {
+  int64_t follow_up_window = 86'400'000'000'000LL;  // ns, > 0 (24 h)
+  int64_t min_support = 30;                          // >= 1
+  double fdr = 0.10;                                 // in (0, 1)
+  double interval = 0.95;                            // in (0, 1)
+  // Per unit (size = units' count) 1 for a positive deviant; empty: no deviant columns.
+  std::vector<uint8_t> deviants;
+};
+
+struct BehaviourRows {
+  std::vector<int32_t> stage;
+  std::vector<std::string> feature;       // "follow_up", "meeting@decision_maker", ...
+  std::vector<std::string> description;   // the feature in words (see above)
+  std::vector<int64_t> present, absent, advanced_present, advanced_absent;
+  std::vector<double> rate_present, rate_present_lower, rate_present_upper;
+  std::vector<double> rate_absent, rate_absent_lower, rate_absent_upper;
+  std::vector<double> lift, odds_ratio, odds_ratio_lower, odds_ratio_upper;
+  std::vector<double> p_value, q_value;
+  std::vector<uint8_t> tested, replicate, avoid;
+  std::vector<double> deviant_share, peer_share, deviant_lift;  // NaN without deviants
+  std::vector<std::string> sentence;
+  size_t size() const { return stage.size(); }
+};
+
+struct BehaviourAssessment {
+  std::vector<std::string> stage_names;  // open stages, then "Won", "Lost"
+  int32_t num_open = 0;
+  std::vector<std::string> unit_names;
+  std::vector<int64_t> trials;           // per open stage: deals that advanced or failed
+  BehaviourRows rows;
+  // Per row and unit, row-major (row * units + unit): the unit's trials at the row's
+  // stage, and those with the feature. Used by DiagnoseReps' adoption.
+  std::vector<int64_t> unit_trials, unit_present;
+};
+
+// InvalidArgument naming the option; FailedPrecondition when timelines or units do not
+// fit the log, or `deviants` has the wrong size.
+absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const Timelines& timelines,
+                                                     const Units& units, const BehaviourOptions& options = {});
+
+// ---- 3. Skill, will and the metrics ------------------------------------------------
+
+struct DiagnosisOptions {
+  double min_weeks = 4;          // >= 0: active weeks for a unit to set the peer volume
+  double min_gap = 0.2;          // in [0, 1)
+  double interval = 0.95;        // in (0, 1)
+  double flag_probability = 0.95;  // in (0.5, 1)
+};
+
+struct RepDiagnosis {
+  std::vector<std::string> unit_names;  // every array is per unit
+  std::vector<double> active_weeks;
+  std::vector<int64_t> activities;
+  std::vector<double> volume, volume_ratio, volume_lower, volume_upper;
+  double peer_volume = 0;
+  std::vector<double> conversion, conversion_lower, conversion_upper;  // ratio_shrunk ...
+  std::vector<double> adoption_present, adoption_expected;
+  std::vector<double> adoption_ratio, adoption_lower, adoption_upper;
+  std::vector<std::string> know_how, want_to, understands_metrics;  // "no" / "yes" / "unclear"
+  std::vector<std::string> know_how_evidence, want_to_evidence, understands_metrics_evidence;
+  std::vector<uint8_t> non_productive;
+  std::vector<std::string> quadrant;
+  bool methods_question = false;
+};
+
+// `deviants` must come from the same log, timelines and units; `behaviours` may be null
+// (no adoption). FailedPrecondition when they do not fit; InvalidArgument naming the
+// option.
+absl::StatusOr<RepDiagnosis> DiagnoseReps(const EventLog& log, const Timelines& timelines, const Units& units,
+                                          const DeviantAssessment& deviants,
+                                          const BehaviourAssessment* behaviours = nullptr,
+                                          const DiagnosisOptions& options = {});
+
+}  // namespace salesperf
+
+#endif  // SALESPERF_DEVIANCE_H_

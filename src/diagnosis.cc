@@ -1,0 +1,3 @@
+// Placeholder: being written.
+#include "salesperf/deviance.h"
+#include "salesperf/targets.h"
