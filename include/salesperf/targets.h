@@ -167,7 +167,8 @@ absl::StatusOr<std::vector<double>> BetaDraws(double a, double b, int64_t n, uin
 //   kMargin    the same × the objective's margin_rate (required, in [0, 1]);
 //   kWins      the number of the unit's deals won in the period.
 // Per objective, over [period_start, period_end), with as_of = timelines.as_of:
-//   actual       the metric over wins in [period_start, min(period_end, as_of)];
+//   actual       the metric over wins in [period_start, period_end) at or before as_of
+//                (a win exactly at period_end belongs to the next period);
 //   attainment   actual / target;
 //   elapsed      clamp((as_of - period_start) / (period_end - period_start), 0, 1);
 //   shape        the historical share of a period's metric that lands by `elapsed`:
@@ -191,7 +192,11 @@ absl::StatusOr<std::vector<double>> BetaDraws(double a, double b, int64_t n, uin
 //                the period is over); 0 when no won deal waited longer than a;
 //     q          p_win_k × p_time; the deal adds value × q to the forecast (for kWins,
 //                q; for kMargin, value × margin_rate × q);
-//   pipeline_value    Σ value of those open deals (unweighted; kWins: their count);
+//   pipeline_value    Σ value of those open deals (unweighted; kMargin: value ×
+//                margin_rate, so that coverage compares margin with margin; kWins: their
+//                count); an open deal without a value counts 0 (as an unvalued win
+//                does in actual) but is still in open_deals; an open deal that never
+//                entered an open stage has no stage to forecast from and is left out;
 //   weighted_pipeline Σ of their contributions; forecast = actual + weighted_pipeline;
 //   forecast_sd  sqrt(Σ contribution_weight² q (1 - q)) (contribution_weight = value,
 //                value × margin_rate or 1): the spread if the deals are independent;
@@ -207,7 +212,7 @@ struct Objective {
   int64_t period_start = kNullInstant;  // UTC ns, required
   int64_t period_end = kNullInstant;    // required, > period_start
   double target = 0;         // > 0, finite
-  double margin_rate = std::numeric_limits<double>::quiet_NaN();  // kMargin only
+  double margin_rate = std::numeric_limits<double>::quiet_NaN();  // kMargin only (ignored otherwise)
 };
 
 struct PlanActualOptions {
