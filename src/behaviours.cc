@@ -1,3 +1,702 @@
-// Placeholder: being written.
+// Behaviours that distinguish: per open stage and seller behaviour, whether the deals
+// that had the behaviour before (or right after) entering the stage advanced more often
+// than those that did not, compared within each unit (Mantel–Haenszel odds ratio with
+// the Robins–Breslow–Greenland interval, Cochran–Mantel–Haenszel test), with
+// Benjamini–Hochberg q-values and a sentence per row. See salesperf/deviance.h, part 2.
+//
+// One pass per deal over its events: the deal's entered stages are sorted by entry
+// time, and as the pass reaches each entry time the features "strictly before" it are
+// read off small per-deal state (seen action@role pairs, up to 4 distinct contacts,
+// ...), which is reused across deals, so nothing is allocated per event. Counts go to
+// flat arrays [stage][feature][unit][2] (present and advanced / present and failed)
+// and [stage][unit][2] (all trials); the absent cells are the differences. Deals are
+// split into contiguous ranges, one accumulator per range, summed in range order:
+// integer sums, so the result does not depend on the thread count.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/distributions/normal.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl_compat.h"
+#include "parallel.h"
 #include "salesperf/deviance.h"
-#include "salesperf/targets.h"
+#include "salesperf/stats.h"
+#include "status_macros.h"
+
+namespace salesperf {
+
+namespace {
+
+using internal::Sv;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kCadenceGap = 7LL * 86'400'000'000'000LL;  // 7 days
+constexpr int32_t kMaxContacts = 4;                          // contacts>=2..4
+constexpr int32_t kMaxRoles = 3;                             // roles>=2..3
+constexpr int32_t kMaxBuyerContacts = 2;                     // buyer_contacts>=2
+// Per-thread accumulators above this many bytes in total use fewer threads.
+constexpr size_t kMaxAccumulatorBytes = size_t{512} << 20;
+
+using NoThrow = boost::math::policies::policy<
+    boost::math::policies::promote_double<false>,
+    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
+    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
+    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
+    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
+    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+
+enum class Kind : uint8_t { kFollowUp, kActionRole, kContacts, kRoles, kBuyerContacts, kCadence };
+
+// The features of one log, in the header's order.
+struct Features {
+  bool has_contact = false, has_role = false;
+  int32_t num_roles = 0;                    // R (0 without a contact_role column)
+  std::vector<int32_t> seller_index;        // per action code: index among seller actions, -1
+  std::vector<int32_t> seller_actions;      // seller action codes, ascending
+  int32_t first_action_role = 1;            // feature of (seller action 0, role 0)
+  int32_t first_contacts = -1;              // contacts>=2 (then >=3, >=4); -1: none
+  int32_t first_roles = -1;                 // roles>=2 (then >=3); -1: none
+  int32_t buyer_contacts = -1;              // buyer_contacts>=2; -1: none
+  int32_t cadence = -1;
+  std::vector<Kind> kind;
+  std::vector<int32_t> param;               // action-role: the pair index; contacts/roles: m
+  std::vector<std::string> name;
+  int32_t size() const { return static_cast<int32_t>(kind.size()); }
+};
+
+Features MakeFeatures(const EventLog& log) {
+  Features f;
+  f.has_contact = !log.contact().empty();
+  f.has_role = !log.contact_role().empty();
+  f.num_roles = f.has_role ? log.contact_roles().size() : 0;
+  const int32_t A = log.actions().size();
+  f.seller_index.assign(static_cast<size_t>(A), -1);
+  for (int32_t a = 0; a < A; ++a) {
+    if (log.actor(a) == Actor::kSeller) {
+      f.seller_index[static_cast<size_t>(a)] = static_cast<int32_t>(f.seller_actions.size());
+      f.seller_actions.push_back(a);
+    }
+  }
+  auto add = [&](Kind k, int32_t p, std::string n) {
+    f.kind.push_back(k);
+    f.param.push_back(p);
+    f.name.push_back(std::move(n));
+  };
+  add(Kind::kFollowUp, 0, "follow_up");
+  f.first_action_role = f.size();
+  if (f.has_role) {
+    const auto sa = static_cast<int32_t>(f.seller_actions.size());
+    for (int32_t i = 0; i < sa; ++i) {
+      for (int32_t r = 0; r < f.num_roles; ++r) {
+        add(Kind::kActionRole, i * f.num_roles + r,
+            absl::StrCat(log.actions().Label(f.seller_actions[static_cast<size_t>(i)]), "@",
+                         log.contact_roles().Label(r)));
+      }
+    }
+  }
+  if (f.has_contact) {
+    f.first_contacts = f.size();
+    for (int32_t m = 2; m <= kMaxContacts; ++m) add(Kind::kContacts, m, absl::StrCat("contacts>=", m));
+  }
+  if (f.has_role) {
+    f.first_roles = f.size();
+    for (int32_t m = 2; m <= kMaxRoles; ++m) add(Kind::kRoles, m, absl::StrCat("roles>=", m));
+  }
+  if (f.has_contact) {
+    f.buyer_contacts = f.size();
+    add(Kind::kBuyerContacts, 2, "buyer_contacts>=2");
+  }
+  f.cadence = f.size();
+  add(Kind::kCadence, 7, "cadence<=7d");
+  return f;
+}
+
+// Counts of one range of deals.
+struct Accumulator {
+  // [stage][feature][unit][2]: trials with the feature that advanced (0) / failed (1).
+  std::vector<int64_t> present;
+  // [stage][unit][2]: all trials that advanced (0) / failed (1).
+  std::vector<int64_t> trials;
+  // [stage][action]: the action that first entered the stage, over deals that entered it.
+  std::vector<int64_t> entry_action;
+
+  void Size(size_t o, size_t nf, size_t nu, size_t na) {
+    present.assign(o * nf * nu * 2, 0);
+    trials.assign(o * nu * 2, 0);
+    entry_action.assign(o * na, 0);
+  }
+  void Add(const Accumulator& other) {
+    for (size_t i = 0; i < present.size(); ++i) present[i] += other.present[i];
+    for (size_t i = 0; i < trials.size(); ++i) trials[i] += other.trials[i];
+    for (size_t i = 0; i < entry_action.size(); ++i) entry_action[i] += other.entry_action[i];
+  }
+};
+
+// Everything the per-deal pass reads, validated by the caller.
+struct Inputs {
+  const EventLog* log;
+  const Timelines* tl;
+  const Units* units;
+  const Features* features;
+  std::span<const int64_t> tr_offsets;  // the deal's transitions: [tr_offsets[d], tr_offsets[d + 1])
+  int64_t window;
+};
+
+// Small per-deal state, reused across the deals of one range: no allocation per deal
+// or per event once sized.
+class DealPass {
+ public:
+  DealPass(const Inputs& in, Accumulator& acc) : in_(in), acc_(acc) {
+    const auto o = static_cast<size_t>(in.tl->num_open);
+    entry_.resize(o);
+    next_.resize(o);
+    cell_.resize(o);
+    follow_.resize(o);
+    found_.resize(o);
+    order_.reserve(o);
+    const Features& f = *in.features;
+    pairs_ = f.has_role ? f.seller_actions.size() * static_cast<size_t>(f.num_roles) : 0;
+    seen_.assign(pairs_, 0);
+    touched_.reserve(pairs_);
+    nf_ = static_cast<size_t>(f.size());
+    nu_ = in.units->names.size();
+    na_ = static_cast<size_t>(in.log->actions().size());
+  }
+
+  void Run(int32_t d_begin, int32_t d_end) {
+    for (int32_t d = d_begin; d < d_end; ++d) Deal(static_cast<size_t>(d));
+  }
+
+ private:
+  void Deal(size_t d) {
+    const Timelines& tl = *in_.tl;
+    const int32_t O = tl.num_open;
+    const auto S = static_cast<size_t>(tl.num_stages());
+    const int64_t* fe = tl.first_entered.data() + d * S;
+    const auto outcome = static_cast<Outcome>(tl.outcome[d]);
+    int32_t highest = -1;
+    for (int32_t k = 0; k < O; ++k) {
+      if (fe[k] != kNullInstant) highest = k;
+    }
+    if (highest < 0) return;  // never in the funnel
+    const int32_t furthest = outcome == Outcome::kWon ? O : highest;
+    const bool failed = outcome == Outcome::kLost || outcome == Outcome::kStalled;
+    u_ = static_cast<size_t>(in_.units->of_deal[d]);
+
+    // Entry time, the action that first entered each stage and the time of the deal's
+    // next transition after it (kNever: none).
+    const auto& tr = tl.transitions;
+    const auto t0 = static_cast<size_t>(in_.tr_offsets[d]), t1 = static_cast<size_t>(in_.tr_offsets[d + 1]);
+    for (int32_t k = 0; k < O; ++k) next_[static_cast<size_t>(k)] = kNever;
+    std::fill(follow_.begin(), follow_.end(), uint8_t{0});
+    std::fill(found_.begin(), found_.end(), uint8_t{0});
+    for (size_t i = t0; i < t1; ++i) {
+      const int32_t to = tr.to[i];
+      if (to < 0 || to >= O || fe[to] == kNullInstant || found_[static_cast<size_t>(to)] != 0) continue;
+      found_[static_cast<size_t>(to)] = 1;
+      next_[static_cast<size_t>(to)] = i + 1 < t1 ? tr.time[i + 1] : kNever;
+      const int32_t a = tr.action[i];
+      if (a >= 0 && static_cast<size_t>(a) < na_) {
+        ++acc_.entry_action[static_cast<size_t>(to) * na_ + static_cast<size_t>(a)];
+      }
+    }
+
+    // The trials: entered stages the deal advanced from or failed at.
+    order_.clear();
+    for (int32_t k = 0; k < O; ++k) {
+      const auto ks = static_cast<size_t>(k);
+      cell_[ks] = -1;
+      if (fe[k] == kNullInstant) continue;
+      if (furthest > k) {
+        cell_[ks] = 0;
+      } else if (furthest == k && failed) {
+        cell_[ks] = 1;
+      } else {
+        continue;
+      }
+      entry_[ks] = fe[k];
+      order_.push_back(k);
+      ++acc_.trials[(ks * nu_ + u_) * 2 + static_cast<size_t>(cell_[ks])];
+    }
+    if (order_.empty()) return;
+    // By entry time, then stage (insertion sort: a handful of stages).
+    for (size_t i = 1; i < order_.size(); ++i) {
+      const int32_t k = order_[i];
+      size_t j = i;
+      while (j > 0 && entry_[static_cast<size_t>(order_[j - 1])] > entry_[static_cast<size_t>(k)]) {
+        order_[j] = order_[j - 1];
+        --j;
+      }
+      order_[j] = k;
+    }
+    int64_t last_window = std::numeric_limits<int64_t>::min();
+    for (const int32_t k : order_) {
+      const int64_t e = entry_[static_cast<size_t>(k)];
+      const int64_t w = e > kNever - in_.window ? kNever : e + in_.window;
+      last_window = std::max(last_window, std::min(w, next_[static_cast<size_t>(k)]));
+    }
+
+    // The pass over the deal's events.
+    const EventLog& log = *in_.log;
+    const Features& f = *in_.features;
+    const auto off = log.deal_offsets();
+    const auto e0 = static_cast<size_t>(off[d]), e1 = static_cast<size_t>(off[d + 1]);
+    const int64_t* time = log.time().data();
+    const int32_t* action = log.action().data();
+    const int32_t* contact = f.has_contact ? log.contact().data() : nullptr;
+    const int32_t* role = f.has_role ? log.contact_role().data() : nullptr;
+    const uint8_t* actor = log.action_actors().data();
+    const size_t nt = order_.size();
+    size_t pos = 0;
+    ResetState();
+    for (size_t i = e0; i < e1; ++i) {
+      const int64_t t = time[i];
+      while (pos < nt && entry_[static_cast<size_t>(order_[pos])] <= t) Snapshot(order_[pos++]);
+      if (pos == nt && t > last_window) break;  // nothing left to learn from this deal
+      const auto who = static_cast<Actor>(actor[action[i]]);
+      if (who == Actor::kSeller) {
+        // Follow-ups: in (e_k, e_k + window] and before the next transition.
+        for (size_t j = 0; j < pos; ++j) {
+          const auto k = static_cast<size_t>(order_[j]);
+          const int64_t e = entry_[k];
+          if (t > e && t - e <= in_.window && t < next_[k]) follow_[k] = 1;
+        }
+        if (pos == nt) continue;  // the state before entry is no longer needed
+        if (role != nullptr && role[i] >= 0) {
+          const size_t p = static_cast<size_t>(f.seller_index[static_cast<size_t>(action[i])]) *
+                               static_cast<size_t>(f.num_roles) +
+                           static_cast<size_t>(role[i]);
+          if (seen_[p] == 0) {
+            seen_[p] = 1;
+            touched_.push_back(p);
+          }
+          AddDistinct(roles_, num_roles_, kMaxRoles, role[i]);
+        }
+        if (contact != nullptr && contact[i] >= 0) AddDistinct(contacts_, num_contacts_, kMaxContacts, contact[i]);
+        if (last_seller_ != kNullInstant && t - last_seller_ > kCadenceGap) gap_broken_ = true;
+        last_seller_ = t;
+      } else if (who == Actor::kBuyer && pos < nt) {
+        if (contact != nullptr && contact[i] >= 0) {
+          AddDistinct(buyers_, num_buyers_, kMaxBuyerContacts, contact[i]);
+        }
+      }
+    }
+    while (pos < nt) Snapshot(order_[pos++]);
+    for (const int32_t k : order_) {
+      const auto ks = static_cast<size_t>(k);
+      if (follow_[ks] != 0) Count(ks, 0);
+    }
+  }
+
+  static void AddDistinct(int32_t* list, int32_t& n, int32_t cap, int32_t v) {
+    if (n >= cap) return;
+    for (int32_t i = 0; i < n; ++i) {
+      if (list[i] == v) return;
+    }
+    list[n++] = v;
+  }
+
+  void ResetState() {
+    for (const size_t p : touched_) seen_[p] = 0;
+    touched_.clear();
+    num_contacts_ = num_roles_ = num_buyers_ = 0;
+    last_seller_ = kNullInstant;
+    gap_broken_ = false;
+  }
+
+  void Count(size_t k, size_t feature) {
+    ++acc_.present[((k * nf_ + feature) * nu_ + u_) * 2 + static_cast<size_t>(cell_[k])];
+  }
+
+  // The features "strictly before e_k" of stage k from the state so far.
+  void Snapshot(int32_t stage) {
+    const auto k = static_cast<size_t>(stage);
+    const Features& f = *in_.features;
+    for (const size_t p : touched_) Count(k, static_cast<size_t>(f.first_action_role) + p);
+    if (f.first_contacts >= 0) {
+      for (int32_t m = 2; m <= std::min(num_contacts_, kMaxContacts); ++m) {
+        Count(k, static_cast<size_t>(f.first_contacts + m - 2));
+      }
+    }
+    if (f.first_roles >= 0) {
+      for (int32_t m = 2; m <= std::min(num_roles_, kMaxRoles); ++m) {
+        Count(k, static_cast<size_t>(f.first_roles + m - 2));
+      }
+    }
+    if (f.buyer_contacts >= 0 && num_buyers_ >= 2) Count(k, static_cast<size_t>(f.buyer_contacts));
+    if (last_seller_ != kNullInstant && !gap_broken_ && entry_[k] - last_seller_ <= kCadenceGap) {
+      Count(k, static_cast<size_t>(f.cadence));
+    }
+  }
+
+  const Inputs& in_;
+  Accumulator& acc_;
+  size_t pairs_ = 0, nf_ = 0, nu_ = 0, na_ = 0, u_ = 0;
+  std::vector<int64_t> entry_, next_;
+  std::vector<int8_t> cell_;      // per open stage: 0 advanced, 1 failed, -1 not a trial
+  std::vector<uint8_t> follow_, found_;
+  std::vector<int32_t> order_;    // trial stages by entry time
+  std::vector<uint8_t> seen_;     // per (seller action, role)
+  std::vector<size_t> touched_;   // the pairs set in seen_
+  int32_t contacts_[kMaxContacts] = {}, roles_[kMaxRoles] = {}, buyers_[kMaxBuyerContacts] = {};
+  int32_t num_contacts_ = 0, num_roles_ = 0, num_buyers_ = 0;
+  int64_t last_seller_ = kNullInstant;
+  bool gap_broken_ = false;
+};
+
+absl::Status CheckOptions(const BehaviourOptions& op, const Units& units) {
+  if (op.follow_up_window <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("follow_up_window must be positive, got ", op.follow_up_window, " ns"));
+  }
+  if (op.min_support < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("min_support must be at least 1, got ", op.min_support));
+  }
+  if (!(op.fdr > 0.0 && op.fdr < 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat("fdr must be in (0, 1), got ", op.fdr));
+  }
+  if (!(op.interval > 0.0 && op.interval < 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat("interval must be in (0, 1), got ", op.interval));
+  }
+  if (!op.deviants.empty() && op.deviants.size() != units.names.size()) {
+    return absl::FailedPreconditionError(absl::StrCat("deviants has ", op.deviants.size(),
+                                                      " entries; the units have ", units.names.size()));
+  }
+  for (size_t u = 0; u < op.deviants.size(); ++u) {
+    if (op.deviants[u] > 1) {
+      return absl::InvalidArgumentError(absl::StrCat("deviants[", u, "] (unit '", Sv(units.names[u]), "') is ",
+                                                     static_cast<int>(op.deviants[u]), "; it must be 0 or 1"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Checks that the timelines and units fit the log, and gives each deal's transitions.
+absl::StatusOr<std::vector<int64_t>> CheckInputs(const EventLog& log, const Timelines& tl, const Units& units) {
+  const auto nd = static_cast<size_t>(log.num_deals());
+  if (tl.num_open < 0 || tl.stage_names.size() != static_cast<size_t>(tl.num_open) + 2) {
+    return absl::FailedPreconditionError(absl::StrCat("the timelines have ", tl.stage_names.size(),
+                                                      " stage names for ", tl.num_open, " open stages"));
+  }
+  const auto S = static_cast<size_t>(tl.num_stages());
+  if (tl.outcome.size() != nd || tl.first_entered.size() != nd * S) {
+    return absl::FailedPreconditionError(absl::StrCat("the timelines do not fit the log: ", tl.outcome.size(),
+                                                      " deals against the log's ", nd));
+  }
+  if (units.of_deal.size() != nd) {
+    return absl::FailedPreconditionError(absl::StrCat("the units do not fit the log: ", units.of_deal.size(),
+                                                      " deals against the log's ", nd));
+  }
+  const auto U = static_cast<int32_t>(units.names.size());
+  for (size_t d = 0; d < nd; ++d) {
+    if (units.of_deal[d] < 0 || units.of_deal[d] >= U) {
+      return absl::FailedPreconditionError(absl::StrCat("the unit of deal ", d, " is out of range"));
+    }
+    if (tl.outcome[d] > static_cast<uint8_t>(Outcome::kExcluded)) {
+      return absl::FailedPreconditionError(absl::StrCat("the outcome of deal ", d, " is not an Outcome"));
+    }
+  }
+  const auto& tr = tl.transitions;
+  const size_t nt = tr.deal.size();
+  if (tr.to.size() != nt || tr.time.size() != nt || tr.action.size() != nt) {
+    return absl::FailedPreconditionError("the timelines' transition columns differ in size");
+  }
+  std::vector<int64_t> offsets(nd + 1, 0);
+  int32_t prev = 0;
+  for (size_t i = 0; i < nt; ++i) {
+    const int32_t d = tr.deal[i];
+    if (d < 0 || static_cast<size_t>(d) >= nd || d < prev) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("transition ", i, " (deal ", d, ") does not fit the log or is out of deal order"));
+    }
+    prev = d;
+    ++offsets[static_cast<size_t>(d) + 1];
+  }
+  for (size_t d = 0; d < nd; ++d) offsets[d + 1] += offsets[d];
+  return offsets;
+}
+
+// ---- Words ----------------------------------------------------------------------
+
+std::string Thousands(int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+std::string Percent(double r) { return absl::StrCat(std::llround(100.0 * r), "%"); }
+
+// An odds ratio in two significant figures or so: 12, 1.9, 0.63.
+std::string Ratio(double v) {
+  if (std::isnan(v)) return "n/a";
+  if (std::isinf(v)) return "inf";
+  char buf[32];
+  const char* fmt = v >= 9.95 ? "%.0f" : v >= 0.995 ? "%.1f" : "%.2f";
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string Duration(int64_t ns) {
+  constexpr int64_t kS = 1'000'000'000LL, kMin = 60 * kS, kHour = 60 * kMin;
+  if (ns % kHour == 0) return absl::StrCat(ns / kHour, " h");
+  if (ns % kMin == 0) return absl::StrCat(ns / kMin, " min");
+  if (ns % kS == 0) return absl::StrCat(ns / kS, " s");
+  return absl::StrCat(ns, " ns");
+}
+
+std::string Description(const Features& f, int32_t feature, const std::string& stage, const std::string& entry,
+                        const EventLog& log, int64_t window) {
+  const auto i = static_cast<size_t>(feature);
+  switch (f.kind[i]) {
+    case Kind::kFollowUp:
+      return absl::StrCat("a seller follow-up within ", Duration(window), " of the buyer's ", Sv(entry));
+    case Kind::kActionRole: {
+      const int32_t p = f.param[i];
+      const int32_t a = f.seller_actions[static_cast<size_t>(p / f.num_roles)];
+      return absl::StrCat("a ", Sv(log.actions().Label(a)), " with the ", Sv(log.contact_roles().Label(p % f.num_roles)),
+                          " before ", Sv(stage));
+    }
+    case Kind::kContacts:
+      return absl::StrCat("seller activities reached at least ", f.param[i], " contacts before ", Sv(stage));
+    case Kind::kRoles:
+      return absl::StrCat("seller activities reached at least ", f.param[i], " contact roles before ", Sv(stage));
+    case Kind::kBuyerContacts:
+      return absl::StrCat("at least two buyer contacts had acted before ", Sv(stage));
+    case Kind::kCadence:
+      return absl::StrCat("seller touches no more than 7 days apart before ", Sv(stage));
+  }
+  return "";
+}
+
+// "deals with a meeting ..." for a noun phrase, "deals where seller activities ..." for a clause.
+std::string_view Connector(Kind k) {
+  return k == Kind::kContacts || k == Kind::kRoles || k == Kind::kBuyerContacts ? "where" : "with";
+}
+
+}  // namespace
+
+absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const Timelines& timelines,
+                                                     const Units& units, const BehaviourOptions& options) {
+  absl::StatusOr<std::vector<int64_t>> checked = CheckInputs(log, timelines, units);
+  if (!checked.ok()) return checked.status();
+  const std::vector<int64_t> tr_offsets = *std::move(checked);
+  SALESPERF_RETURN_IF_ERROR(CheckOptions(options, units));
+  const Features features = MakeFeatures(log);
+  const int32_t O = timelines.num_open;
+  const auto o = static_cast<size_t>(O);
+  const auto nf = static_cast<size_t>(features.size());
+  const size_t nu = units.names.size();
+  const auto na = static_cast<size_t>(log.actions().size());
+  const int32_t D = log.num_deals();
+
+  // Contiguous ranges of deals of about equal events, one accumulator each.
+  const size_t acc_bytes = (o * nf * nu * 2 + o * nu * 2 + o * na) * sizeof(int64_t) + 1;
+  int threads = internal::ThreadsFor(0, static_cast<size_t>(log.size()));
+  threads = static_cast<int>(std::clamp<size_t>(kMaxAccumulatorBytes / acc_bytes, 1, static_cast<size_t>(threads)));
+  const auto parts = static_cast<size_t>(std::max(1, std::min<int>(threads, std::max<int32_t>(D, 1))));
+  std::vector<int32_t> bounds(parts + 1, D);
+  bounds[0] = 0;
+  const auto off = log.deal_offsets();
+  for (size_t p = 1; p < parts; ++p) {
+    const int64_t target = static_cast<int64_t>(static_cast<double>(log.size()) * static_cast<double>(p) /
+                                                static_cast<double>(parts));
+    const auto it = std::lower_bound(off.begin(), off.end() - 1, target);
+    bounds[p] = std::max(bounds[p - 1], static_cast<int32_t>(it - off.begin()));
+  }
+  std::vector<Accumulator> acc(parts);
+  const Inputs in{&log, &timelines, &units, &features, tr_offsets, options.follow_up_window};
+  internal::ParallelFor(parts, threads, [&](size_t p) {
+    acc[p].Size(o, nf, nu, na);
+    DealPass pass(in, acc[p]);
+    pass.Run(bounds[p], bounds[p + 1]);
+  });
+  for (size_t p = 1; p < parts; ++p) acc[0].Add(acc[p]);
+  const Accumulator& total = acc[0];
+
+  BehaviourAssessment out;
+  out.stage_names = timelines.stage_names;
+  out.num_open = O;
+  out.unit_names = units.names;
+  out.trials.assign(o, 0);
+  for (size_t k = 0; k < o; ++k) {
+    for (size_t u = 0; u < nu; ++u) out.trials[k] += total.trials[(k * nu + u) * 2] + total.trials[(k * nu + u) * 2 + 1];
+  }
+  // The entry action(s) of each stage, most frequent first (ties: lowest code).
+  std::vector<std::string> entry_words(o);
+  for (size_t k = 0; k < o; ++k) {
+    std::vector<std::pair<int64_t, int32_t>> seen;
+    for (size_t a = 0; a < na; ++a) {
+      if (total.entry_action[k * na + a] > 0) seen.emplace_back(-total.entry_action[k * na + a], static_cast<int32_t>(a));
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<std::string> names;
+    for (const auto& s : seen) names.push_back(log.actions().Label(s.second));
+    entry_words[k] = names.empty() ? "entry" : absl::StrJoin(names, " or ");
+  }
+
+  const size_t rows = o * nf;
+  BehaviourRows& w = out.rows;
+  w.stage.resize(rows);
+  w.feature.resize(rows);
+  w.description.resize(rows);
+  w.sentence.resize(rows);
+  for (auto* v : {&w.present, &w.absent, &w.advanced_present, &w.advanced_absent}) v->assign(rows, 0);
+  for (auto* v : {&w.rate_present, &w.rate_present_lower, &w.rate_present_upper, &w.rate_absent,
+                  &w.rate_absent_lower, &w.rate_absent_upper, &w.lift, &w.odds_ratio, &w.odds_ratio_lower,
+                  &w.odds_ratio_upper, &w.p_value, &w.q_value, &w.deviant_share, &w.peer_share, &w.deviant_lift}) {
+    v->assign(rows, kNaN);
+  }
+  for (auto* v : {&w.tested, &w.replicate, &w.avoid}) v->assign(rows, 0);
+  out.unit_trials.assign(rows * nu, 0);
+  out.unit_present.assign(rows * nu, 0);
+
+  const double z = boost::math::quantile(boost::math::normal_distribution<double, NoThrow>(),
+                                         1.0 - (1.0 - options.interval) / 2.0);
+  const boost::math::chi_squared_distribution<double, NoThrow> chi2(1.0);
+  const bool with_deviants = !options.deviants.empty();
+  auto wilson = [&](int64_t x, int64_t n, double& rate, double& lo, double& hi) {
+    if (n == 0) return;  // NaN
+    const absl::StatusOr<Interval> r = Wilson(x, n, options.interval);
+    if (!r.ok()) return;  // cannot happen: 0 <= x <= n and the interval is checked
+    rate = r->estimate;
+    lo = r->lower;
+    hi = r->upper;
+  };
+
+  for (size_t k = 0; k < o; ++k) {
+    for (size_t fi = 0; fi < nf; ++fi) {
+      const size_t row = k * nf + fi;
+      w.stage[row] = static_cast<int32_t>(k);
+      w.feature[row] = features.name[fi];
+      w.description[row] = Description(features, static_cast<int32_t>(fi), timelines.stage_names[k],
+                                       entry_words[k], log, options.follow_up_window);
+      // Mantel–Haenszel and Cochran–Mantel–Haenszel sums over the strata with n >= 2.
+      double sr = 0, ss = 0, spr = 0, sps_qr = 0, sqs = 0, sa = 0, sea = 0, sva = 0;
+      int64_t dev_n = 0, dev_p = 0, peer_n = 0, peer_p = 0;
+      for (size_t u = 0; u < nu; ++u) {
+        const int64_t a = total.present[((k * nf + fi) * nu + u) * 2];
+        const int64_t b = total.present[((k * nf + fi) * nu + u) * 2 + 1];
+        const int64_t c = total.trials[(k * nu + u) * 2] - a;
+        const int64_t d = total.trials[(k * nu + u) * 2 + 1] - b;
+        const int64_t n = a + b + c + d;
+        w.present[row] += a + b;
+        w.absent[row] += c + d;
+        w.advanced_present[row] += a;
+        w.advanced_absent[row] += c;
+        out.unit_trials[row * nu + u] = n;
+        out.unit_present[row * nu + u] = a + b;
+        if (with_deviants) {
+          (options.deviants[u] != 0 ? dev_n : peer_n) += n;
+          (options.deviants[u] != 0 ? dev_p : peer_p) += a + b;
+        }
+        if (n < 2) continue;
+        const double A = static_cast<double>(a), B = static_cast<double>(b), C = static_cast<double>(c),
+                     Dd = static_cast<double>(d), N = static_cast<double>(n);
+        const double R = A * Dd / N, Sx = B * C / N, P = (A + Dd) / N, Q = (B + C) / N;
+        sr += R;
+        ss += Sx;
+        spr += P * R;
+        sps_qr += P * Sx + Q * R;
+        sqs += Q * Sx;
+        sa += A;
+        sea += (A + B) * (A + C) / N;
+        sva += (A + B) * (C + Dd) * (A + C) * (B + Dd) / (N * N * (N - 1.0));
+      }
+      wilson(w.advanced_present[row], w.present[row], w.rate_present[row], w.rate_present_lower[row],
+             w.rate_present_upper[row]);
+      wilson(w.advanced_absent[row], w.absent[row], w.rate_absent[row], w.rate_absent_lower[row],
+             w.rate_absent_upper[row]);
+      w.lift[row] = w.rate_present[row] / w.rate_absent[row];
+      if (sr > 0 && ss > 0) {
+        const double lor = std::log(sr / ss);
+        const double var = spr / (2.0 * sr * sr) + sps_qr / (2.0 * sr * ss) + sqs / (2.0 * ss * ss);
+        const double se = std::sqrt(var);
+        w.odds_ratio[row] = sr / ss;
+        w.odds_ratio_lower[row] = std::exp(lor - z * se);
+        w.odds_ratio_upper[row] = std::exp(lor + z * se);
+      }
+      if (sva > 0) {
+        const double x = (sa - sea) * (sa - sea) / sva;
+        w.p_value[row] = boost::math::cdf(boost::math::complement(chi2, x));
+      }
+      w.tested[row] = w.present[row] >= options.min_support && w.absent[row] >= options.min_support &&
+                              !std::isnan(w.p_value[row])
+                          ? 1
+                          : 0;
+      if (with_deviants) {
+        if (dev_n > 0) w.deviant_share[row] = static_cast<double>(dev_p) / static_cast<double>(dev_n);
+        if (peer_n > 0) w.peer_share[row] = static_cast<double>(peer_p) / static_cast<double>(peer_n);
+        w.deviant_lift[row] = w.deviant_share[row] / w.peer_share[row];
+      }
+    }
+  }
+
+  // Benjamini–Hochberg over the tested rows: q_(i) = min_{j >= i} p_(j) m / j, capped at 1.
+  std::vector<size_t> tested;
+  for (size_t r = 0; r < rows; ++r) {
+    if (w.tested[r] != 0) tested.push_back(r);
+  }
+  std::stable_sort(tested.begin(), tested.end(), [&](size_t p, size_t q) { return w.p_value[p] < w.p_value[q]; });
+  const auto m = static_cast<double>(tested.size());
+  double running = 1.0;
+  for (size_t i = tested.size(); i-- > 0;) {
+    const size_t r = tested[i];
+    running = std::min(running, w.p_value[r] * m / static_cast<double>(i + 1));
+    w.q_value[r] = running;
+  }
+  for (const size_t r : tested) {
+    w.replicate[r] = w.q_value[r] <= options.fdr && w.odds_ratio[r] > 1.0 ? 1 : 0;
+    w.avoid[r] = w.q_value[r] <= options.fdr && w.odds_ratio[r] < 1.0 ? 1 : 0;
+  }
+
+  // Sentences.
+  const std::string within = units.kind == "all"                           ? ""
+                             : units.kind.empty() || units.kind == "custom" ? ", within the same unit"
+                                                                            : absl::StrCat(", within the same ", Sv(units.kind));
+  const std::string level = absl::StrCat(options.interval * 100.0, "% CI");
+  for (size_t r = 0; r < rows; ++r) {
+    const std::string& stage = timelines.stage_names[static_cast<size_t>(w.stage[r])];
+    const int64_t n = w.present[r] + w.absent[r];
+    const std::string_view how = Connector(features.kind[r % nf]);
+    if (n == 0) {
+      w.sentence[r] = absl::StrCat("At ", Sv(stage), ", no deal has advanced or failed yet.");
+    } else if (w.present[r] == 0) {
+      w.sentence[r] = absl::StrCat("At ", Sv(stage), ", no deal ", Sv(how), " ", Sv(w.description[r]),
+                                   " has advanced or failed yet (0 of ", Thousands(n), " deals).");
+    } else if (w.absent[r] == 0) {
+      w.sentence[r] = absl::StrCat("At ", Sv(stage), ", every deal that advanced or failed was one ", Sv(how), " ",
+                                   Sv(w.description[r]), " (", Thousands(n), " of ", Thousands(n), " deals).");
+    } else {
+      const std::string odds =
+          std::isnan(w.odds_ratio[r])
+              ? std::string("odds ratio not estimable")
+              : absl::StrCat("odds x", Ratio(w.odds_ratio[r]), ", ", Sv(level), " ", Ratio(w.odds_ratio_lower[r]), "-",
+                             Ratio(w.odds_ratio_upper[r]));
+      w.sentence[r] = absl::StrCat("At ", Sv(stage), ", deals ", Sv(how), " ", Sv(w.description[r]), " advanced ",
+                                   Percent(w.rate_present[r]), " of the time against ", Percent(w.rate_absent[r]),
+                                   " without (", Sv(odds), Sv(within), "; ", Thousands(w.present[r]), " of ",
+                                   Thousands(n), " deals).");
+    }
+  }
+  return out;
+}
+
+}  // namespace salesperf

@@ -147,7 +147,9 @@
 //   understands  "no" when adoption_ratio upper bound < 1 - min_gap (does the practices
 //   _metrics     that the data shows move buyers less than its peers); "yes" when the
 //                upper bound >= 1; "unclear" otherwise or without adoption.
-//   non_productive  know_how or want_to is "no".
+//   non_productive  know_how is "no", or want_to is "no" and ratio_shrunk is not >= 1 (a rep
+//                who does little but converts as its deal mix predicts or better is a will
+//                question, "efficient, low activity", not a non-productive rep).
 //   quadrant     from volume_ratio (v) and ratio_shrunk (c): "productive" (v >= 1,
 //                c >= 1), "efficient, low activity" (v < 1, c >= 1), "busy, low
 //                conversion" (v >= 1, c < 1), "low activity, low conversion"; "unknown"
