@@ -1,0 +1,307 @@
+"""Positive deviance and the skill/will diagnosis: the units (reps) who win more than
+their deal mix predicts, and, for each unit, whether it knows how (conversion against
+its deal mix), wants to (activity volume against its peers) and understands the
+metrics (adoption of the practices that move buyers).
+
+Definitions: ``docs/deviance.md`` and the header ``salesperf/deviance.h`` (parts 1
+and 3).
+
+>>> import salesperf
+>>> from salesperf.deviance import deviants, diagnose
+>>> c = salesperf.synth.company(events=100_000, seed=7)
+>>> log = c.event_log()
+>>> tl = c.stage_model(stall_after="45d", close_stalled_after="30d").run(log)
+>>> dev = deviants(log, tl, covariates=["segment", "lead_source"])
+>>> t = dev.table()
+>>> bool((t["rank"].diff().dropna() > 0).all())
+True
+>>> diag = diagnose(log, tl, dev)
+>>> set(diag.table()["know_how"].astype(str)) <= {"no", "unclear", "yes"}
+True
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .errors import InvalidArgumentError
+from .event_log import EventLog
+from .indicators import _units
+from .stages import Timelines
+
+_DEVIANT_COLUMNS = ["unit", "decided", "won", "expected", "ratio", "ratio_shrunk", "ratio_lower", "ratio_upper",
+                    "probability_above", "probability_below", "won_value", "expected_value", "excess_value",
+                    "deviant", "rank"]
+_DIAGNOSIS_COLUMNS = ["unit", "active_weeks", "activities", "volume", "volume_ratio", "volume_lower",
+                      "volume_upper", "conversion", "conversion_lower", "conversion_upper", "adoption_ratio",
+                      "adoption_lower", "adoption_upper", "know_how", "want_to", "understands_metrics",
+                      "know_how_evidence", "want_to_evidence", "understands_metrics_evidence", "non_productive",
+                      "quadrant"]
+_ANSWERS = ["no", "unclear", "yes"]
+_QUADRANTS = ["productive", "efficient, low activity", "busy, low conversion", "low activity, low conversion",
+              "unknown"]
+
+
+def _check_log(log: EventLog, timelines: Timelines) -> None:
+    if not isinstance(log, EventLog):
+        raise InvalidArgumentError(f"log must be a salesperf.EventLog, not {type(log).__name__}")
+    if not isinstance(timelines, Timelines):
+        raise InvalidArgumentError(f"timelines must be salesperf Timelines, not {type(timelines).__name__}")
+    if timelines._log is not log:
+        raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"{name} must be a number, not {value!r}")
+    return float(value)
+
+
+def deviants(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
+             covariates: Sequence[str] | None = None, ridge: float = 1.0, interval: float = 0.95,
+             flag_probability: float = 0.95, min_effect: float = 0.10) -> DeviantAssessment:
+    """Each unit's wins against those its deal mix predicts, shrunk by empirical Bayes.
+
+    A ridge-penalised logistic model of P(won) on the deals' covariates (fitted over
+    every decided deal, with no unit term) gives each decided deal its expected win
+    probability; a unit's expected wins E are their sum and its ratio is won / E. The
+    ratios are shrunk toward 1 by a gamma-Poisson prior whose concentration is fitted
+    by maximum marginal likelihood, so a unit with few deals needs strong evidence to
+    stand out.
+
+    Parameters
+    ----------
+    by, owner:
+        The units, as in :func:`salesperf.indicators` (default: the deal's rep).
+    covariates:
+        Dimension columns of the log describing the deal mix (a deal's level is the
+        first non-null value among its events); ``None``: every dimension column.
+    ridge:
+        The L2 penalty on the covariate coefficients (the intercept is not penalised);
+        ``0`` is plain maximum likelihood.
+    interval:
+        The posterior interval of the shrunk ratio.
+    flag_probability, min_effect:
+        A unit is a positive deviant (+1) when P(ratio > 1) >= ``flag_probability`` and
+        the shrunk ratio >= 1 + ``min_effect``; -1 for the mirror image.
+
+    Returns
+    -------
+    DeviantAssessment
+
+    Examples
+    --------
+    >>> import salesperf
+    >>> from salesperf.deviance import deviants
+    >>> c = salesperf.synth.company(events=100_000, seed=3)
+    >>> log = c.event_log()
+    >>> dev = deviants(log, c.stage_model().run(log), covariates=["segment"])
+    >>> list(dev.coefficients().index[:1])
+    ['(intercept)']
+    """
+    _check_log(log, timelines)
+    if covariates is None:
+        names = list(log.dimension_names)
+    elif isinstance(covariates, str):
+        names = [covariates]
+    else:
+        names = [str(c) for c in covariates]
+    units = _units(log, by, owner)
+    core = _core.assess_deviants(log._core, timelines._core, units, names, ridge=_number(ridge, "ridge"),
+                                 interval=_number(interval, "interval"),
+                                 flag_probability=_number(flag_probability, "flag_probability"),
+                                 min_effect=_number(min_effect, "min_effect"))
+    return DeviantAssessment(core, units, log, timelines, names)
+
+
+class DeviantAssessment:
+    """The positive deviants: :meth:`table` (one row per unit), :meth:`coefficients`,
+    :meth:`deal_probability`, :meth:`positive_units` and :meth:`negative_units`."""
+
+    def __init__(self, core: Any, units: Any, log: EventLog, timelines: Timelines, covariates: list[str]) -> None:
+        self._result = core
+        self._units = units
+        self._log = log
+        self._timelines = timelines
+        self.covariates = covariates
+
+    @property
+    def concentration(self) -> float:
+        """α of the gamma prior (0: none fitted, the Jeffreys posterior is used)."""
+        return float(self._result.concentration)
+
+    @property
+    def decided_deals(self) -> int:
+        return int(self._result.decided_deals)
+
+    @property
+    def reference_levels(self) -> dict[str, str]:
+        """Per covariate, its reference level (the most frequent)."""
+        return dict(zip(self.covariates, self._result.reference_levels))
+
+    def table(self) -> pd.DataFrame:
+        """One row per unit, sorted by rank (1 = highest shrunk ratio)."""
+        r = self._result
+        names = list(r.unit_names)
+        data: dict[str, Any] = {"unit": pd.Categorical(names, categories=pd.Index(names))}
+        for col in _DEVIANT_COLUMNS[1:]:
+            data[col] = np.array(getattr(r, col))
+        data["decided"] = data["decided"].astype(np.int64)
+        data["won"] = data["won"].astype(np.int64)
+        data["deviant"] = data["deviant"].astype(np.int64)
+        data["rank"] = data["rank"].astype(np.int64)
+        t = pd.DataFrame(data)[_DEVIANT_COLUMNS]
+        return t.sort_values("rank", kind="stable").reset_index(drop=True)
+
+    def coefficients(self) -> pd.Series:
+        """β of the expectation model, by coefficient name ("(intercept)",
+        "segment=Enterprise", ...), on the logit scale."""
+        return pd.Series(np.array(self._result.coefficients), index=pd.Index(list(self._result.coefficient_names),
+                                                                                name="coefficient"),
+                         name="coefficient")
+
+    def deal_probability(self) -> pd.Series:
+        """Per deal of the log, the fitted win probability (NaN for deals not decided)."""
+        return pd.Series(np.array(self._result.deal_probability),
+                         index=pd.Index(list(self._log.dictionary("deal")), name="deal"), name="probability")
+
+    def positive_units(self) -> list[str]:
+        """The units flagged +1: positive deviants, beating the odds of their deal mix."""
+        dev = np.asarray(self._result.deviant)
+        return [n for n, d in zip(self._result.unit_names, dev) if d == 1]
+
+    def negative_units(self) -> list[str]:
+        """The units flagged -1: credibly below what their deal mix predicts."""
+        dev = np.asarray(self._result.deviant)
+        return [n for n, d in zip(self._result.unit_names, dev) if d == -1]
+
+    def __repr__(self) -> str:
+        pos, neg = self.positive_units(), self.negative_units()
+        return (f"DeviantAssessment({len(self._result.unit_names)} units, {self.decided_deals:,} decided deals, "
+                f"covariates {self.covariates}, α = {self.concentration:.3g}; "
+                f"{len(pos)} positive deviants {pos[:5]}{'...' if len(pos) > 5 else ''}, "
+                f"{len(neg)} below the odds)")
+
+    def _repr_html_(self) -> str:
+        t = self.table()[["unit", "decided", "won", "expected", "ratio_shrunk", "ratio_lower", "ratio_upper",
+                          "probability_above", "excess_value", "deviant", "rank"]]
+        return f"<div><b>{html.escape(repr(self))}</b>{t.head(24).to_html(index=False, float_format='{:,.3f}'.format)}</div>"
+
+
+def diagnose(log: EventLog, timelines: Timelines, deviants: DeviantAssessment, behaviours: Any = None, *,
+             min_weeks: float = 4, min_gap: float = 0.2, interval: float = 0.95,
+             flag_probability: float = 0.95) -> RepDiagnosis:
+    """Skill, will and the metrics, per unit of ``deviants``.
+
+    For a non-productive rep ask, in order: does the rep know how (conversion against
+    the deal mix, from ``deviants``), want to (seller activities per active deal-week
+    against the median peer, with the exact Poisson interval) and understand the
+    metrics (adoption of the practices to replicate found by
+    :func:`salesperf.behaviours`, when given)?
+
+    Parameters
+    ----------
+    deviants:
+        From :func:`deviants` on the same ``log`` and ``timelines`` (its units are used).
+    behaviours:
+        From :func:`salesperf.behaviours` on the same data, or ``None`` (no adoption).
+    min_weeks:
+        Active weeks a unit needs to count toward the peer volume.
+    min_gap:
+        How far short (relative) a unit must be, beyond chance, for a "no".
+    interval, flag_probability:
+        The intervals, and the probability for the know-how "no".
+
+    Examples
+    --------
+    >>> import salesperf
+    >>> from salesperf.deviance import deviants, diagnose
+    >>> c = salesperf.synth.company(events=100_000, seed=3)
+    >>> log = c.event_log()
+    >>> tl = c.stage_model().run(log)
+    >>> d = diagnose(log, tl, deviants(log, tl))
+    >>> list(d.table().columns[:3])
+    ['unit', 'active_weeks', 'activities']
+    """
+    _check_log(log, timelines)
+    if not isinstance(deviants, DeviantAssessment):
+        raise InvalidArgumentError(f"deviants must come from salesperf.deviants(), not {type(deviants).__name__}")
+    if deviants._log is not log or deviants._timelines is not timelines:
+        raise InvalidArgumentError("deviants were assessed on another log or timelines: pass the same ones")
+    core_beh = None
+    if behaviours is not None:
+        core_beh = getattr(behaviours, "_result", None)
+        if core_beh is None:
+            raise InvalidArgumentError(
+                f"behaviours must come from salesperf.behaviours(), not {type(behaviours).__name__}")
+    core = _core.diagnose_reps(log._core, timelines._core, deviants._units, deviants._result, core_beh,
+                               min_weeks=_number(min_weeks, "min_weeks"), min_gap=_number(min_gap, "min_gap"),
+                               interval=_number(interval, "interval"),
+                               flag_probability=_number(flag_probability, "flag_probability"))
+    return RepDiagnosis(core, behaviours is not None)
+
+
+class RepDiagnosis:
+    """The skill/will diagnosis: :meth:`table` (one row per unit), :meth:`non_productive`
+    and :attr:`methods_question`."""
+
+    def __init__(self, core: Any, with_behaviours: bool) -> None:
+        self._result = core
+        self.with_behaviours = with_behaviours
+
+    @property
+    def methods_question(self) -> bool:
+        """True when at least a third of the diagnosed units are non-productive: the
+        organisation's methods, tools and reports deserve a look before the reps do."""
+        return bool(self._result.methods_question)
+
+    @property
+    def peer_volume(self) -> float:
+        """The median peer's seller activities per active deal-week."""
+        return float(self._result.peer_volume)
+
+    def table(self) -> pd.DataFrame:
+        """One row per unit: activity volume against the peers, conversion against the
+        deal mix, adoption of the practices to replicate, the three answers with their
+        evidence, non_productive and the quadrant."""
+        r = self._result
+        names = list(r.unit_names)
+        data: dict[str, Any] = {"unit": pd.Categorical(names, categories=pd.Index(names))}
+        for col in ("active_weeks", "volume", "volume_ratio", "volume_lower", "volume_upper", "conversion",
+                    "conversion_lower", "conversion_upper", "adoption_ratio", "adoption_lower", "adoption_upper"):
+            data[col] = np.array(getattr(r, col), dtype=float)
+        data["activities"] = np.array(r.activities, dtype=np.int64)
+        for col in ("know_how", "want_to", "understands_metrics"):
+            data[col] = pd.Categorical(list(getattr(r, col)), categories=pd.Index(_ANSWERS))
+        for col in ("know_how_evidence", "want_to_evidence", "understands_metrics_evidence"):
+            data[col] = list(getattr(r, col))
+        data["non_productive"] = np.array(r.non_productive).astype(bool)
+        data["quadrant"] = pd.Categorical(list(r.quadrant), categories=pd.Index(_QUADRANTS))
+        return pd.DataFrame(data)[_DIAGNOSIS_COLUMNS]
+
+    def non_productive(self) -> pd.DataFrame:
+        """The rows of the units that do not know how or do not want to."""
+        t = self.table()
+        return t[t["non_productive"]].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        t = self.table()
+        n = int(t["non_productive"].sum())
+        return (f"RepDiagnosis({len(t)} units, {n} non-productive "
+                f"({int((t['know_how'] == 'no').sum())} know-how, {int((t['want_to'] == 'no').sum())} will); "
+                f"peer volume {self.peer_volume:.2f} activities per deal-week; "
+                f"methods question: {'yes' if self.methods_question else 'no'})")
+
+    def _repr_html_(self) -> str:
+        t = self.table()[["unit", "volume_ratio", "conversion", "adoption_ratio", "know_how", "want_to",
+                          "understands_metrics", "non_productive", "quadrant"]]
+        return f"<div><b>{html.escape(repr(self))}</b>{t.head(24).to_html(index=False, float_format='{:,.2f}'.format)}</div>"
+
+
+__all__ = ["DeviantAssessment", "RepDiagnosis", "deviants", "diagnose"]
