@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from . import crm, datasets, errors, stats, synth
 from ._core import __version__
+from .behaviours import BehaviourAssessment, behaviours
 from .calendar import Calendar
+from .deviance import DeviantAssessment, RepDiagnosis, deviants, diagnose
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .funnel import Funnel, funnel
@@ -21,10 +23,16 @@ from .indicators import Indicators, deal_warnings, indicators
 from .leaks import LeakAssessment, LeakCounts, leak_counts, leaks
 from .practices import Instrument, PracticeAssessment, Questionnaire, practice_signals, practices, score_answers
 from .stages import StageMachine, StageModel, Timelines
-from .targets import TargetPlan, targets, what_if
+from .targets import PlanVsActual, TargetPlan, key_account_summary, key_accounts, plan_vs_actual, targets, what_if
 
 __all__ = [
     "ACTORS",
+    "BehaviourAssessment",
+    "DeviantAssessment",
+    "RepDiagnosis",
+    "behaviours",
+    "deviants",
+    "diagnose",
     "Calendar",
     "Error",
     "Funnel",
@@ -57,5 +65,9 @@ __all__ = [
     "stats",
     "synth",
     "targets",
+    "plan_vs_actual",
+    "PlanVsActual",
+    "key_accounts",
+    "key_account_summary",
     "what_if",
 ]
