@@ -74,7 +74,8 @@
 // activity" is an event whose action's actor is the seller. Binary features, per deal
 // and stage, in this order and with these names:
 //   follow_up           a seller activity in (e_k, e_k + follow_up_window]: "a seller
-//                       follow-up within 24 h of the buyer's <entry action>";
+//                       follow-up within 24 h of the buyer's <entry action>" (the actions
+//                       that first entered the stage, most frequent first, joined by "or");
 //   <action>@<role>     for each seller action a and contact role r of the log: an event
 //                       of action a with contact_role r strictly before e_k (only when
 //                       the log has a contact_role column): "a <a> with the <r> before
@@ -82,21 +83,25 @@
 //   contacts>=m         m = 2, 3, 4: seller activities strictly before e_k touched at
 //                       least m distinct contacts (contact column needed): "seller
 //                       activities reached at least m contacts before <stage>";
-//   roles>=m            m = 2, 3: at least m distinct contact roles among them;
+//   roles>=m            m = 2, 3: at least m distinct contact roles among them: "seller
+//                       activities reached at least m contact roles before <stage>";
 //   buyer_contacts>=2   buyer actions strictly before e_k came from at least 2 distinct
 //                       contacts: "at least two buyer contacts had acted before <stage>";
 //   cadence<=7d         the deal had a seller activity strictly before e_k, and no gap
 //                       longer than 7 days between consecutive seller activities in
 //                       [first event, e_k), nor from the last of them to e_k: "seller
 //                       touches no more than 7 days apart before <stage>".
-// Stage 0 and any feature absent from every deal at a stage simply have no support.
+// Events at the same instant: an activity at the time of the deal's next transition is
+// not before it; one exactly at e_k is neither before k nor a follow-up. Every open
+// stage has a row per feature (stage 0's only possible support is follow_up).
 // For each (stage k, feature f): trials split into present / absent, and by stratum —
 // the deal's unit (so the comparison is within the same rep: a skilled rep who also
 // happens to do f cannot make f look effective) — 2×2 tables (a present & advanced,
 // b present & failed, c absent & advanced, d absent & failed, n = a + b + c + d):
 //   present, absent, advanced_present, advanced_absent (totals over strata);
-//   rate_present, rate_absent = advanced / trials in each group (NaN when empty), with
-//   Wilson intervals at `interval`; lift = rate_present / rate_absent;
+//   rate_present, rate_absent = advanced / trials in each group, with Wilson intervals
+//               at `interval` (rate and bounds NaN when the group is empty);
+//   lift        rate_present / rate_absent (plain division: inf when rate_absent is 0);
 //   odds_ratio  the Mantel–Haenszel estimate Σ a d / n ÷ Σ b c / n over strata with
 //               n >= 2; its interval exp(ln OR ∓ z se) with the Robins–Breslow–
 //               Greenland variance; NaN when either sum is 0;
@@ -113,7 +118,8 @@
 // with the feature among deviant units' deals and among the other units' deals (NaN when
 // empty), and the deviant_lift = deviant_share / peer_share.
 // Rows are ordered by stage, then feature order above; the sentence states the row
-// in words, e.g. "At Proposal, deals with a meeting with the decision_maker before
+// in words ("within the same <units' kind>", "unit" for a custom kind, no clause for
+// "all"; rows without trials or without contrast get a short sentence saying so), e.g. "At Proposal, deals with a meeting with the decision_maker before
 // Proposal advanced 71% of the time against 54% without (odds x1.9, 95% CI 1.6-2.3,
 // within the same rep; 812 of 1,990 deals)."
 //
