@@ -2,7 +2,9 @@
 
 ``salesperf demo`` generates a synthetic company, ingests its event log and prints
 the ingest accounting, events by actor and action, deals by rep, the funnel by
-buyer-defined stage and the key leading indicators;
+buyer-defined stage, the key leading indicators, the leaks and the nine practices,
+positive deviants, the practices to replicate, the skill/will diagnosis, the plan that
+works backwards from the number and the plan against actual, and saves the charts;
 ``salesperf demo --bpic2012`` does the same on the real BPI Challenge 2012 log.
 Exit codes: 0 done, 2 bad input or arguments, 1 an internal error.
 """
@@ -27,7 +29,9 @@ from .indicators import _units, deal_warnings, indicators
 from .leaks import leaks
 from .practices import practices
 from .stages import StageModel, Timelines
-from .targets import targets, what_if
+from .behaviours import behaviours
+from .deviance import deviants, diagnose
+from .targets import key_account_summary, key_accounts, plan_vs_actual, targets, what_if
 
 
 def _print_log(log: EventLog, title: str, elapsed: float) -> None:
@@ -214,6 +218,118 @@ def _print_targets(log: EventLog, timelines: Timelines, out: str | None) -> None
         print(f"chart: {path}")
 
 
+def _save(ax: Any, out: str | None, name: str) -> None:
+    if not out:
+        return
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, name)
+    ax.figure.savefig(path, dpi=120)
+    plt.close(ax.figure)
+    print(f"chart: {path}")
+
+
+def _print_deviance(log: EventLog, timelines: Timelines, out: str | None, covariates: list[str]) -> None:
+    """Positive deviants, the behaviours that distinguish, and the skill/will diagnosis."""
+    if log.codes("rep") is None:
+        return
+    start = time.perf_counter()
+    dev = deviants(log, timelines, covariates=covariates)
+    beh = behaviours(log, timelines, deviants=dev)
+    diag = diagnose(log, timelines, dev, beh)
+    elapsed = time.perf_counter() - start
+    print(f"\n-- positive deviance ({elapsed:.2f} s): {dev!r}")
+    print(f"wins against those expected from each rep's deal mix ({', '.join(covariates)}), shrunk; "
+          "95% interval; top and bottom 5:")
+    t = dev.table()
+    cols = ["unit", "decided", "won", "expected", "ratio_shrunk", "ratio_lower", "ratio_upper", "excess_value",
+            "deviant"]
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.2f}".format):
+        print(pd.concat([t.head(5), t.tail(5)])[cols].to_string(index=False))
+    rep = beh.replicate()
+    print(f"\npractices to replicate ({len(rep)}; compared within the same rep, Benjamini-Hochberg "
+          "q <= 0.10):")
+    for sentence, dshare, pshare in zip(rep["sentence"], rep["deviant_share"], rep["peer_share"]):
+        print(f"  - {sentence}")
+        if pd.notna(dshare):
+            print(f"    positive deviants do it on {dshare:.0%} of their deals, their peers on {pshare:.0%}.")
+    if len(rep) == 0:
+        print("  none found")
+    d = diag.table()
+    flagged = d[d["non_productive"]]
+    print(f"\n-- skill or will? {diag!r}")
+    print("non-productive reps, with the three questions (know how? want to? understand the metrics?):")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+        print(flagged[["unit", "quadrant", "know_how", "want_to", "understands_metrics"]].to_string(index=False)
+              if len(flagged) else "  none")
+        for r in flagged.head(3).itertuples():
+            print(f"  {r.unit}: know how? {r.know_how} ({r.know_how_evidence}); want to? {r.want_to} "
+                  f"({r.want_to_evidence}); the metrics? {r.understands_metrics} ({r.understands_metrics_evidence})")
+    if diag.methods_question:
+        print("a third or more of the reps are non-productive: look at the methods, tools and reports first.")
+    if out:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            return
+        _save(diag.chart(), out, "rep_quadrant.png")
+
+
+def _print_plan_vs_actual(log: EventLog, timelines: Timelines) -> None:
+    """Each rep's bookings objective for the quarter that holds as_of, and key accounts."""
+    if log.codes("rep") is None:
+        return
+    as_of = timelines.as_of
+    quarter = pd.Period(as_of.tz_convert(None), freq="Q")
+    previous = quarter - 1
+    deals = timelines.deals
+    units = _units(log, "rep", "most_active")
+    owner = pd.Series(np.asarray(list(units.names), dtype=object)[np.asarray(units.of_deal)], index=deals.index)
+    won_at = deals["outcome_time"].dt.tz_convert(None).dt.to_period("Q")
+    won = deals["outcome"].astype(str) == "won"
+    last = deals.loc[won & (won_at == previous), "value"].groupby(owner[won & (won_at == previous)]).sum()
+    objectives = pd.DataFrame({"unit": last.index, "period": str(quarter), "target": 1.1 * last.to_numpy()})
+    objectives = objectives[objectives["target"] > 0]
+    start = time.perf_counter()
+    pva = plan_vs_actual(log, timelines, objectives)
+    elapsed = time.perf_counter() - start
+    t = pva.table()
+    print(f"\n-- plan against actual ({elapsed:.2f} s): {pva!r}")
+    print(f"each rep's bookings objective for {quarter}: 110% of their {previous}; as of {as_of:%Y-%m-%d}")
+    cols = ["unit", "target", "actual", "attainment", "pacing", "forecast", "coverage", "gap"]
+    total = t[["target", "actual", "forecast", "gap"]].sum()
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.2f}".format):
+        print(t.sort_values("attainment")[cols].head(8).to_string(index=False))
+    print(f"all reps: target {_money(total['target'])}, actual {_money(total['actual'])} "
+          f"({total['actual'] / total['target']:.0%}), forecast {_money(total['forecast'])}, "
+          f"gap {_money(total['gap'])}")
+    # Key accounts: per rep, the three accounts of its territory it sold most to before the
+    # quarter (maintenance) and two it never had a deal with (new business).
+    ev = log.to_pandas()
+    if "account" not in ev or ev["account"].isna().all():
+        return
+    q_start = quarter.start_time.tz_localize("UTC")
+    first = ev.dropna(subset=["account"]).groupby("deal", observed=True).first()
+    first = first.assign(rep=owner.reindex(first.index).to_numpy(), value=deals["value"].reindex(first.index))
+    before = first[first["time"] < q_start]
+    plan_rows = []
+    for rep, mine in before.groupby("rep"):
+        top = mine.groupby("account", observed=True)["value"].sum().sort_values(ascending=False).head(3)
+        plan_rows += [(rep, a) for a in top.index]
+        if "territory" in first:
+            ter = mine["territory"].mode()
+            pool = first.loc[first["territory"].isin(ter), "account"].unique()
+            fresh = sorted(set(map(str, pool)) - set(map(str, mine["account"])))[:2]
+            plan_rows += [(rep, a) for a in fresh]
+    plan = pd.DataFrame(plan_rows, columns=["rep", "account"]).astype(str)
+    ka = key_accounts(log, timelines, plan, period=str(quarter))
+    summary = key_account_summary(ka).groupby("kind", observed=True).sum(numeric_only=True)
+    print(f"key accounts in {quarter} ({len(plan)} over {plan['rep'].nunique()} reps: each rep's top three "
+          "accounts before the quarter and two of its territory it never sold to):")
+    print(summary.to_string())
+
+
 def _save_charts(lk: Any, pa: Any, out: str) -> None:
     try:
         import matplotlib.pyplot as plt
@@ -257,7 +373,9 @@ def _demo(args: argparse.Namespace) -> int:
     # questionnaire come from a synthetic survey of 4 managers and 24 reps.
     _print_leaks_and_practices(log, timelines, args.out, answers=synth.survey(seed=args.seed),
                                support_stages=["Proposal"], qualification_stage="Qualified")
+    _print_deviance(log, timelines, args.out, ["segment", "lead_source", "product", "territory"])
     _print_targets(log, timelines, args.out)
+    _print_plan_vs_actual(log, timelines)
     return 0
 
 

@@ -285,8 +285,16 @@ class RepDiagnosis:
         data["quadrant"] = pd.Categorical(list(r.quadrant), categories=pd.Index(_QUADRANTS))
         return pd.DataFrame(data)[_DIAGNOSIS_COLUMNS]
 
+    def chart(self, *, ax: Any = None, label: str = "flagged") -> Any:
+        """The rep quadrant (:func:`salesperf.plots.rep_quadrant`): activity volume
+        against conversion, each relative to peers. Returns the Axes."""
+        from .plots import rep_quadrant
+
+        return rep_quadrant(self.table(), ax=ax, label=label)
+
     def non_productive(self) -> pd.DataFrame:
-        """The rows of the units that do not know how or do not want to."""
+        """The rows of the non-productive units: they do not know how, or they do not
+        want to and do not convert as their deal mix predicts."""
         t = self.table()
         return t[t["non_productive"]].reset_index(drop=True)
 

@@ -1,4 +1,5 @@
-"""Charts (matplotlib): the leak waterfall and the practice scores. matplotlib is
+"""Charts (matplotlib): the leak waterfall, the practice scores, the target against the
+run rate and the rep quadrant. matplotlib is
 imported only when a chart is drawn; without it, a chart raises an ImportError that
 says how to install it."""
 
@@ -171,4 +172,60 @@ def target_vs_run_rate(table: pd.DataFrame, unit: str | None = None, *, ax: Any 
     return ax
 
 
-__all__ = ["leak_waterfall", "practice_scores", "target_vs_run_rate", "waterfall_steps"]
+_QUADRANT_COLORS = {"productive": "#6a994e", "efficient, low activity": "#4a6fa5",
+                    "busy, low conversion": "#f2b880", "low activity, low conversion": "#c8553d",
+                    "unknown": "#999999"}
+
+
+def rep_quadrant(diagnosis: pd.DataFrame, *, ax: Any = None, label: str = "flagged") -> Any:
+    """The rep quadrant: activity volume against conversion, each relative to peers
+    (1 = the median peer's volume; the wins the deal mix predicts), with their
+    intervals as error bars, one point per unit coloured by its quadrant; a ring marks
+    the non-productive. ``diagnosis`` is :meth:`salesperf.RepDiagnosis.table`'s frame.
+    ``label``: "flagged" names the non-productive units and the positive deviants'
+    corner (conversion lower bound above 1), "all" every unit, "none" no unit.
+    Returns the Axes."""
+    if label not in ("flagged", "all", "none"):
+        raise InvalidArgumentError(f"label must be 'flagged', 'all' or 'none', not {label!r}")
+    need = ["unit", "volume_ratio", "volume_lower", "volume_upper", "conversion", "conversion_lower",
+            "conversion_upper", "quadrant", "non_productive"]
+    missing = [c for c in need if c not in diagnosis.columns]
+    if missing:
+        raise InvalidArgumentError(f"diagnosis lacks the columns {missing}; pass RepDiagnosis.table()")
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 6), layout="constrained")
+    df = diagnosis[np.isfinite(diagnosis["volume_ratio"].to_numpy(float))
+                   & np.isfinite(diagnosis["conversion"].to_numpy(float))]
+    x = df["volume_ratio"].to_numpy(float)
+    y = df["conversion"].to_numpy(float)
+    xerr = np.clip(np.vstack([x - df["volume_lower"].to_numpy(float), df["volume_upper"].to_numpy(float) - x]),
+                   0, None)
+    yerr = np.clip(np.vstack([y - df["conversion_lower"].to_numpy(float),
+                              df["conversion_upper"].to_numpy(float) - y]), 0, None)
+    ax.errorbar(x, y, xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt="none", ecolor="#cccccc",
+                elinewidth=0.8, zorder=1)
+    for quadrant, color in _QUADRANT_COLORS.items():
+        mine = (df["quadrant"] == quadrant).to_numpy()
+        if mine.any():
+            ax.scatter(x[mine], y[mine], s=36, color=color, label=quadrant, zorder=2)
+    flagged = df["non_productive"].to_numpy(bool)
+    if flagged.any():
+        ax.scatter(x[flagged], y[flagged], s=130, facecolors="none", edgecolors="#c8553d", linewidths=1.4,
+                   label="non-productive", zorder=3)
+    ax.axvline(1, color="#777777", lw=0.8, ls="--")
+    ax.axhline(1, color="#777777", lw=0.8, ls="--")
+    if label != "none":
+        beats = df["conversion_lower"].to_numpy(float) > 1
+        for i, unit in enumerate(df["unit"].astype(str)):
+            if label == "all" or flagged[i] or beats[i]:
+                ax.annotate(unit, (x[i], y[i]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("activity volume: seller activities per active deal-week / median peer (will)")
+    ax.set_ylabel("conversion: wins / wins expected from the deal mix (skill)")
+    ax.set_title("Rep quadrant: what they do against what it gets")
+    ax.legend(frameon=False, fontsize=7, loc="best")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+__all__ = ["leak_waterfall", "practice_scores", "rep_quadrant", "target_vs_run_rate", "waterfall_steps"]

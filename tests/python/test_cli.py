@@ -19,9 +19,10 @@ def test_demo_prints_the_accounting_and_the_funnel(capsys: pytest.CaptureFixture
                     "-- the funnel as a Markov chain", "open pipeline:",
                     "-- open deals needing attention", "-- where the bucket leaks", "gap to the team median",
                     "flagged stage leaks", "-- the nine practices", "best practices to adopt first", "charts:",
-                    "-- working backwards from the number", "what-if over 52 weeks"):
+                    "-- working backwards from the number", "what-if over 52 weeks", "-- positive deviance",
+                    "practices to replicate", "-- skill or will?", "-- plan against actual", "key accounts in"):
         assert section in out
-    for chart in ("leak_waterfall.png", "practice_scores.png", "target_vs_run_rate.png"):
+    for chart in ("leak_waterfall.png", "practice_scores.png", "target_vs_run_rate.png", "rep_quadrant.png"):
         assert (tmp_path / chart).stat().st_size > 10_000
     accounting = re.search(r"(\d+) rows in = (\d+) accepted \+ (\d+) rejected", out)
     assert accounting is not None
