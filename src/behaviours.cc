@@ -12,7 +12,14 @@
 // and [stage][unit][2] (all trials); the absent cells are the differences. Deals are
 // split into contiguous ranges, one accumulator per range, summed in range order:
 // integer sums, so the result does not depend on the thread count.
+//
+// The same pass keeps a compact record per trial (unit, stage, advanced or failed, and a
+// bitmask of the features present: one 64-bit word per 64 features), appended in deal
+// order and concatenated in range order, so the "over and above" screen re-stratifies
+// a stage's trials by unit x the pattern of the accepted features without a second pass
+// over the events.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -127,6 +134,12 @@ Features MakeFeatures(const EventLog& log) {
 
 // Counts of one range of deals.
 struct Accumulator {
+  // Per trial, in deal order: the unit, the stage, 0 advanced / 1 failed, and `words`
+  // 64-bit words of the features present (bit f % 64 of word f / 64).
+  size_t words = 1;
+  std::vector<int32_t> rec_unit, rec_stage;
+  std::vector<uint8_t> rec_failed;
+  std::vector<uint64_t> rec_mask;
   // [stage][feature][unit][2]: trials with the feature that advanced (0) / failed (1).
   std::vector<int64_t> present;
   // [stage][unit][2]: all trials that advanced (0) / failed (1).
@@ -135,6 +148,7 @@ struct Accumulator {
   std::vector<int64_t> entry_action;
 
   void Size(size_t o, size_t nf, size_t nu, size_t na) {
+    words = std::max<size_t>(1, (nf + 63) / 64);
     present.assign(o * nf * nu * 2, 0);
     trials.assign(o * nu * 2, 0);
     entry_action.assign(o * na, 0);
@@ -143,6 +157,10 @@ struct Accumulator {
     for (size_t i = 0; i < present.size(); ++i) present[i] += other.present[i];
     for (size_t i = 0; i < trials.size(); ++i) trials[i] += other.trials[i];
     for (size_t i = 0; i < entry_action.size(); ++i) entry_action[i] += other.entry_action[i];
+    rec_unit.insert(rec_unit.end(), other.rec_unit.begin(), other.rec_unit.end());
+    rec_stage.insert(rec_stage.end(), other.rec_stage.begin(), other.rec_stage.end());
+    rec_failed.insert(rec_failed.end(), other.rec_failed.begin(), other.rec_failed.end());
+    rec_mask.insert(rec_mask.end(), other.rec_mask.begin(), other.rec_mask.end());
   }
 };
 
@@ -165,6 +183,7 @@ class DealPass {
     entry_.resize(o);
     next_.resize(o);
     cell_.resize(o);
+    rec_.resize(o);
     follow_.resize(o);
     found_.resize(o);
     order_.reserve(o);
@@ -231,6 +250,11 @@ class DealPass {
       entry_[ks] = fe[k];
       order_.push_back(k);
       ++acc_.trials[(ks * nu_ + u_) * 2 + static_cast<size_t>(cell_[ks])];
+      rec_[ks] = acc_.rec_unit.size();
+      acc_.rec_unit.push_back(static_cast<int32_t>(u_));
+      acc_.rec_stage.push_back(k);
+      acc_.rec_failed.push_back(static_cast<uint8_t>(cell_[ks]));
+      acc_.rec_mask.resize(acc_.rec_mask.size() + acc_.words, 0);
     }
     if (order_.empty()) return;
     // By entry time, then stage (insertion sort: a handful of stages).
@@ -320,6 +344,7 @@ class DealPass {
 
   void Count(size_t k, size_t feature) {
     ++acc_.present[((k * nf_ + feature) * nu_ + u_) * 2 + static_cast<size_t>(cell_[k])];
+    acc_.rec_mask[rec_[k] * acc_.words + feature / 64] |= uint64_t{1} << (feature % 64);
   }
 
   // The features "strictly before e_k" of stage k from the state so far.
@@ -348,6 +373,7 @@ class DealPass {
   size_t pairs_ = 0, nf_ = 0, nu_ = 0, na_ = 0, u_ = 0;
   std::vector<int64_t> entry_, next_;
   std::vector<int8_t> cell_;      // per open stage: 0 advanced, 1 failed, -1 not a trial
+  std::vector<size_t> rec_;       // per trial stage: its record in acc_
   std::vector<uint8_t> follow_, found_;
   std::vector<int32_t> order_;    // trial stages by entry time
   std::vector<uint8_t> seen_;     // per (seller action, role)
@@ -356,6 +382,45 @@ class DealPass {
   int32_t num_contacts_ = 0, num_roles_ = 0, num_buyers_ = 0;
   int64_t last_seller_ = kNullInstant;
   bool gap_broken_ = false;
+};
+
+// Mantel–Haenszel odds ratio (Robins–Breslow–Greenland interval) and the
+// Cochran–Mantel–Haenszel test, summed stratum by stratum; strata with n < 2 are ignored.
+struct MantelHaenszel {
+  double sr = 0, ss = 0, spr = 0, sps_qr = 0, sqs = 0, sa = 0, sea = 0, sva = 0;
+
+  void Add(int64_t a, int64_t b, int64_t c, int64_t d) {
+    const int64_t n = a + b + c + d;
+    if (n < 2) return;
+    const double A = static_cast<double>(a), B = static_cast<double>(b), C = static_cast<double>(c),
+                 Dd = static_cast<double>(d), N = static_cast<double>(n);
+    const double R = A * Dd / N, Sx = B * C / N, P = (A + Dd) / N, Q = (B + C) / N;
+    sr += R;
+    ss += Sx;
+    spr += P * R;
+    sps_qr += P * Sx + Q * R;
+    sqs += Q * Sx;
+    sa += A;
+    sea += (A + B) * (A + C) / N;
+    sva += (A + B) * (C + Dd) * (A + C) * (B + Dd) / (N * N * (N - 1.0));
+  }
+
+  // Leaves the outputs untouched (NaN) when not estimable.
+  template <typename Chi2>
+  void Finish(double z, const Chi2& chi2, double& odds_ratio, double& lower, double& upper, double& p_value) const {
+    if (sr > 0 && ss > 0) {
+      const double lor = std::log(sr / ss);
+      const double var = spr / (2.0 * sr * sr) + sps_qr / (2.0 * sr * ss) + sqs / (2.0 * ss * ss);
+      const double se = std::sqrt(var);
+      odds_ratio = sr / ss;
+      lower = std::exp(lor - z * se);
+      upper = std::exp(lor + z * se);
+    }
+    if (sva > 0) {
+      const double x = (sa - sea) * (sa - sea) / sva;
+      p_value = boost::math::cdf(boost::math::complement(chi2, x));
+    }
+  }
 };
 
 absl::Status CheckOptions(const BehaviourOptions& op, const Units& units) {
@@ -561,10 +626,12 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
   for (auto* v : {&w.present, &w.absent, &w.advanced_present, &w.advanced_absent}) v->assign(rows, 0);
   for (auto* v : {&w.rate_present, &w.rate_present_lower, &w.rate_present_upper, &w.rate_absent,
                   &w.rate_absent_lower, &w.rate_absent_upper, &w.lift, &w.odds_ratio, &w.odds_ratio_lower,
-                  &w.odds_ratio_upper, &w.p_value, &w.q_value, &w.deviant_share, &w.peer_share, &w.deviant_lift}) {
+                  &w.odds_ratio_upper, &w.p_value, &w.q_value, &w.deviant_share, &w.peer_share, &w.deviant_lift,
+                  &w.adjusted_odds_ratio, &w.adjusted_lower, &w.adjusted_upper, &w.adjusted_p_value}) {
     v->assign(rows, kNaN);
   }
-  for (auto* v : {&w.tested, &w.replicate, &w.avoid}) v->assign(rows, 0);
+  for (auto* v : {&w.tested, &w.replicate, &w.avoid, &w.independent}) v->assign(rows, 0);
+  w.explained_by.assign(rows, std::string());
   out.unit_trials.assign(rows * nu, 0);
   out.unit_present.assign(rows * nu, 0);
 
@@ -589,7 +656,7 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
       w.description[row] = Description(features, static_cast<int32_t>(fi), timelines.stage_names[k],
                                        entry_words[k], log, options.follow_up_window);
       // Mantel–Haenszel and Cochran–Mantel–Haenszel sums over the strata with n >= 2.
-      double sr = 0, ss = 0, spr = 0, sps_qr = 0, sqs = 0, sa = 0, sea = 0, sva = 0;
+      MantelHaenszel mh;
       int64_t dev_n = 0, dev_p = 0, peer_n = 0, peer_p = 0;
       for (size_t u = 0; u < nu; ++u) {
         const int64_t a = total.present[((k * nf + fi) * nu + u) * 2];
@@ -607,36 +674,14 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
           (options.deviants[u] != 0 ? dev_n : peer_n) += n;
           (options.deviants[u] != 0 ? dev_p : peer_p) += a + b;
         }
-        if (n < 2) continue;
-        const double A = static_cast<double>(a), B = static_cast<double>(b), C = static_cast<double>(c),
-                     Dd = static_cast<double>(d), N = static_cast<double>(n);
-        const double R = A * Dd / N, Sx = B * C / N, P = (A + Dd) / N, Q = (B + C) / N;
-        sr += R;
-        ss += Sx;
-        spr += P * R;
-        sps_qr += P * Sx + Q * R;
-        sqs += Q * Sx;
-        sa += A;
-        sea += (A + B) * (A + C) / N;
-        sva += (A + B) * (C + Dd) * (A + C) * (B + Dd) / (N * N * (N - 1.0));
+        mh.Add(a, b, c, d);
       }
       wilson(w.advanced_present[row], w.present[row], w.rate_present[row], w.rate_present_lower[row],
              w.rate_present_upper[row]);
       wilson(w.advanced_absent[row], w.absent[row], w.rate_absent[row], w.rate_absent_lower[row],
              w.rate_absent_upper[row]);
       w.lift[row] = w.rate_present[row] / w.rate_absent[row];
-      if (sr > 0 && ss > 0) {
-        const double lor = std::log(sr / ss);
-        const double var = spr / (2.0 * sr * sr) + sps_qr / (2.0 * sr * ss) + sqs / (2.0 * ss * ss);
-        const double se = std::sqrt(var);
-        w.odds_ratio[row] = sr / ss;
-        w.odds_ratio_lower[row] = std::exp(lor - z * se);
-        w.odds_ratio_upper[row] = std::exp(lor + z * se);
-      }
-      if (sva > 0) {
-        const double x = (sa - sea) * (sa - sea) / sva;
-        w.p_value[row] = boost::math::cdf(boost::math::complement(chi2, x));
-      }
+      mh.Finish(z, chi2, w.odds_ratio[row], w.odds_ratio_lower[row], w.odds_ratio_upper[row], w.p_value[row]);
       w.tested[row] = w.present[row] >= options.min_support && w.absent[row] >= options.min_support &&
                               !std::isnan(w.p_value[row])
                           ? 1
@@ -665,6 +710,106 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
   for (const size_t r : tested) {
     w.replicate[r] = w.q_value[r] <= options.fdr && w.odds_ratio[r] > 1.0 ? 1 : 0;
     w.avoid[r] = w.q_value[r] <= options.fdr && w.odds_ratio[r] < 1.0 ? 1 : 0;
+  }
+
+  // Over and above (proxies): per stage, the discoveries by p-value (ties: feature
+  // order), each re-tested within unit x the pattern of the accepted features (at most
+  // kMaxAdjustFor, the first accepted).
+  bool screen = false;
+  double t_star = -std::numeric_limits<double>::infinity();
+  for (const size_t r : tested) {
+    if (w.q_value[r] <= options.fdr) {
+      screen = true;
+      t_star = std::max(t_star, w.p_value[r]);
+    }
+  }
+  if (screen) {
+    // The trials of each stage (counting sort of the records, in record order).
+    const size_t nrec = total.rec_unit.size(), words = total.words;
+    std::vector<size_t> stage_begin(o + 1, 0);
+    for (size_t i = 0; i < nrec; ++i) ++stage_begin[static_cast<size_t>(total.rec_stage[i]) + 1];
+    for (size_t k = 0; k < o; ++k) stage_begin[k + 1] += stage_begin[k];
+    std::vector<size_t> by_stage(nrec), fill(stage_begin.begin(), stage_begin.end() - 1);
+    for (size_t i = 0; i < nrec; ++i) by_stage[fill[static_cast<size_t>(total.rec_stage[i])]++] = i;
+    auto has = [&](size_t rec, size_t feature) {
+      return (total.rec_mask[rec * words + feature / 64] >> (feature % 64) & 1U) != 0;
+    };
+    std::vector<size_t> discoveries, accepted;
+    std::vector<uint64_t> keys;
+    for (size_t k = 0; k < o; ++k) {
+      discoveries.clear();
+      for (size_t fi = 0; fi < nf; ++fi) {
+        const size_t r = k * nf + fi;
+        if (w.replicate[r] != 0 || w.avoid[r] != 0) discoveries.push_back(r);
+      }
+      std::stable_sort(discoveries.begin(), discoveries.end(),
+                       [&](size_t p, size_t q) { return w.p_value[p] < w.p_value[q]; });
+      accepted.clear();
+      for (const size_t r : discoveries) {
+        const size_t fi = r % nf;
+        const size_t used = std::min(accepted.size(), static_cast<size_t>(kMaxAdjustFor));
+        // Key: ((unit << used | pattern) << 2) | present << 1 | failed; sorted, the
+        // strata come in unit order, then pattern.
+        keys.clear();
+        for (size_t j = stage_begin[k]; j < stage_begin[k + 1]; ++j) {
+          const size_t rec = by_stage[j];
+          uint64_t key = static_cast<uint64_t>(total.rec_unit[rec]);
+          for (size_t i = 0; i < used; ++i) key = key << 1 | (has(rec, accepted[i] % nf) ? 1U : 0U);
+          key = key << 2 | (has(rec, fi) ? 2U : 0U) | total.rec_failed[rec];
+          keys.push_back(key);
+        }
+        std::sort(keys.begin(), keys.end());
+        MantelHaenszel mh;
+        for (size_t i = 0; i < keys.size();) {
+          int64_t cells[4] = {0, 0, 0, 0};  // by key & 3: absent adv, absent failed, present adv, present failed
+          const uint64_t stratum = keys[i] >> 2;
+          for (; i < keys.size() && keys[i] >> 2 == stratum; ++i) ++cells[keys[i] & 3U];
+          mh.Add(cells[2], cells[3], cells[0], cells[1]);
+        }
+        mh.Finish(z, chi2, w.adjusted_odds_ratio[r], w.adjusted_lower[r], w.adjusted_upper[r],
+                  w.adjusted_p_value[r]);
+        const double orr = w.odds_ratio[r], adj = w.adjusted_odds_ratio[r];
+        const bool same_side = (orr > 1.0 && adj > 1.0) || (orr < 1.0 && adj < 1.0);
+        if (w.adjusted_p_value[r] <= t_star && same_side) {
+          w.independent[r] = 1;
+          accepted.push_back(r);
+        } else {
+          // Name first the accepted feature that explains this one best: the one
+          // which, adjusted for alone (unit x its presence), leaves the largest p-value
+          // (ties: acceptance order) — a proxy is named under the behaviour it copies.
+          std::array<double, kMaxAdjustFor> alone{};
+          std::array<size_t, kMaxAdjustFor> order{};
+          for (size_t i = 0; i < used; ++i) {
+            keys.clear();
+            for (size_t j = stage_begin[k]; j < stage_begin[k + 1]; ++j) {
+              const size_t rec = by_stage[j];
+              uint64_t key = static_cast<uint64_t>(total.rec_unit[rec]) << 1 | (has(rec, accepted[i] % nf) ? 1U : 0U);
+              key = key << 2 | (has(rec, fi) ? 2U : 0U) | total.rec_failed[rec];
+              keys.push_back(key);
+            }
+            std::sort(keys.begin(), keys.end());
+            MantelHaenszel one;
+            for (size_t q = 0; q < keys.size();) {
+              int64_t cells[4] = {0, 0, 0, 0};
+              const uint64_t stratum = keys[q] >> 2;
+              for (; q < keys.size() && keys[q] >> 2 == stratum; ++q) ++cells[keys[q] & 3U];
+              one.Add(cells[2], cells[3], cells[0], cells[1]);
+            }
+            double odds = 0, lower = 0, upper = 0;
+            alone[i] = std::numeric_limits<double>::quiet_NaN();  // Finish leaves it when not estimable
+            one.Finish(z, chi2, odds, lower, upper, alone[i]);
+            if (std::isnan(alone[i])) alone[i] = 2.0;  // no contrast left: explains it fully
+            order[i] = i;
+          }
+          std::stable_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(used),
+                           [&](size_t p, size_t q) { return alone[p] > alone[q]; });
+          std::string& names = w.explained_by[r];
+          for (size_t i = 0; i < used; ++i) {
+            absl::StrAppend(&names, i > 0 ? ", " : "", Sv(w.feature[accepted[order[i]]]));
+          }
+        }
+      }
+    }
   }
 
   // Sentences.

@@ -113,6 +113,23 @@
 //               1); NaN for untested rows.
 //   replicate   tested, q_value <= fdr and odds_ratio > 1: a practice to replicate;
 //   avoid       tested, q_value <= fdr and odds_ratio < 1.
+// Over and above (proxies). One behaviour shows through many features — meeting the
+// decision maker before Proposal also means two contacts and two roles were reached —
+// so the discoveries of a stage are screened in turn. Let t* be the Benjamini–Hochberg
+// cut-off: the largest p_value among the rows with q_value <= fdr (none: no screen).
+// Per stage, the discoveries (replicate or avoid rows) are taken by p_value ascending
+// (ties: feature order); accepted starts empty. Each is tested again stratified by
+// unit × the pattern of the accepted features on the deal (present/absent of each;
+// at most kMaxAdjustFor accepted features are used, the first accepted), giving
+// adjusted_odds_ratio (+ lower/upper) and adjusted_p_value as above. It is
+// INDEPENDENT, and joins accepted, when adjusted_p_value <= t* and the adjusted odds
+// ratio is on the same side of 1 as the odds_ratio (the first of a stage is always
+// adjusted for nothing, so it is independent); otherwise explained_by names the
+// accepted features it was adjusted for (", "-joined feature names), the one that
+// explains it best first: the largest CMH p-value of the row when stratified by unit ×
+// that one feature alone (a NaN p-value — no contrast left — counts as largest), ties
+// in acceptance order; so a proxy is named under the behaviour it copies. Rows that are not
+// discoveries have the adjusted figures NaN, independent 0 and explained_by "".
 // When deviant units are given (AssessBehaviours' `deviants`: per unit, 1 for a
 // positive deviant), each row also has deviant_share and peer_share: the share of trials
 // with the feature among deviant units' deals and among the other units' deals (NaN when
@@ -214,6 +231,8 @@ absl::StatusOr<DeviantAssessment> AssessDeviants(const EventLog& log, const Time
 
 // ---- 2. Behaviours that distinguish -----------------------------------------------
 
+inline constexpr int kMaxAdjustFor = 8;
+
 struct BehaviourOptions {
   int64_t follow_up_window = 86'400'000'000'000LL;  // ns, > 0 (24 h)
   int64_t min_support = 30;                          // >= 1
@@ -235,6 +254,9 @@ struct BehaviourRows {
   std::vector<uint8_t> tested, replicate, avoid;
   std::vector<double> deviant_share, peer_share, deviant_lift;  // NaN without deviants
   std::vector<std::string> sentence;
+  std::vector<double> adjusted_odds_ratio, adjusted_lower, adjusted_upper, adjusted_p_value;
+  std::vector<uint8_t> independent;
+  std::vector<std::string> explained_by;
   size_t size() const { return stage.size(); }
 };
 

@@ -3,8 +3,11 @@ deals where the seller did something before the stage (or followed up right afte
 was entered) advanced more often than the deals where the seller did not, compared
 within each rep (Mantel–Haenszel odds ratio, so a strong rep who also happens to do it
 cannot make it look effective), with a Cochran–Mantel–Haenszel test and
-Benjamini–Hochberg q-values across every (stage, behaviour) tested; and, in words, the
-practices to replicate.
+Benjamini–Hochberg q-values across every (stage, behaviour) tested; the discoveries of
+each stage screened "over and above" one another (a behaviour that only shows through
+another one, such as reaching two contacts because the seller met the decision maker,
+is listed under it rather than as a practice of its own); and, in words, the practices
+to replicate.
 
 The definitions are in the header ``salesperf/deviance.h`` (part 2) and
 ``docs/deviance.md``.
@@ -20,6 +23,8 @@ The definitions are in the header ``salesperf/deviance.h`` (part 2) and
 >>> (f["present"] + f["absent"]).tolist() == b.trials()["trials"].tolist()
 True
 >>> "follow_up" in set(b.replicate()["feature"])
+True
+>>> bool(t.loc[t["replicate"] | t["avoid"], "independent"].any())
 True
 """
 
@@ -43,8 +48,13 @@ _FLOATS = ("rate_present", "rate_present_lower", "rate_present_upper", "rate_abs
            "rate_absent_upper", "lift", "odds_ratio", "odds_ratio_lower", "odds_ratio_upper", "p_value", "q_value")
 _FLAGS = ("tested", "replicate", "avoid")
 _SHARES = ("deviant_share", "peer_share", "deviant_lift")
+_ADJUSTED = ("adjusted_odds_ratio", "adjusted_lower", "adjusted_upper", "adjusted_p_value")
 _PRACTICE_COLUMNS = ["stage", "feature", "behaviour", "advance_rate_with", "advance_rate_without", "odds_ratio",
-                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share", "sentence"]
+                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share", "also_seen_as",
+                     "sentence"]
+# salesperf/deviance.h's kMaxAdjustFor: a discovery is adjusted for at most this many
+# accepted features (the first accepted of its stage).
+_MAX_ADJUST_FOR = 8
 
 
 def _window_ns(value: Any) -> int:
@@ -114,7 +124,11 @@ def behaviours(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: s
     fdr:
         The false discovery rate of the Benjamini–Hochberg q-values: a tested row with
         ``q_value <= fdr`` is a practice to ``replicate`` (odds ratio above 1) or to
-        ``avoid`` (below 1).
+        ``avoid`` (below 1). The discoveries of each stage are then screened in
+        order of p-value: each is tested again within unit x the pattern of the
+        discoveries already accepted, and is ``independent`` (accepted) when it stays
+        significant at the Benjamini–Hochberg cut-off on the same side of 1;
+        otherwise ``explained_by`` names the features it was adjusted for.
     interval:
         The coverage of the Wilson and odds-ratio intervals.
 
@@ -175,7 +189,13 @@ class BehaviourAssessment:
         Robins–Breslow–Greenland interval; the Cochran–Mantel–Haenszel ``p_value`` and the
         Benjamini–Hochberg ``q_value`` (NaN when not ``tested``); ``replicate`` /
         ``avoid``; the deviants' and peers' shares of trials with the behaviour (NaN
-        without deviants); and the row in words (``sentence``)."""
+        without deviants); the "over and above" screen of the discoveries
+        (``adjusted_odds_ratio`` with ``adjusted_lower`` / ``adjusted_upper`` and
+        ``adjusted_p_value``: the row tested again within unit x the pattern of the
+        stage's discoveries accepted before it; ``independent``: accepted;
+        ``explained_by``: for a discovery that is not independent, the features it was
+        adjusted for, ", "-joined; NaN / False / "" for rows that are not discoveries);
+        and the row in words (``sentence``)."""
         r = self._result.rows
         stages = self.stage_names
         data: dict[str, Any] = {
@@ -192,12 +212,19 @@ class BehaviourAssessment:
             data[name] = np.asarray(getattr(r, name)).astype(bool)
         for name in _SHARES:
             data[name] = np.asarray(getattr(r, name), dtype=float)
+        for name in _ADJUSTED:
+            data[name] = np.asarray(getattr(r, name), dtype=float)
+        data["independent"] = np.asarray(r.independent).astype(bool)
+        data["explained_by"] = list(r.explained_by)
         data["sentence"] = list(r.sentence)
         return pd.DataFrame(data)
 
     def _practices(self, flag: str, ascending: bool) -> pd.DataFrame:
         t = self.table()
-        t = t[t[flag]].sort_values("odds_ratio", ascending=ascending, kind="stable")
+        also, over = _screen_words(t)
+        t = t[t[flag] & t["independent"]].sort_values("odds_ratio", ascending=ascending, kind="stable")
+        sentence = [s if not over[i] else f"{s} (over and above {', '.join(over[i])})"
+                    for i, s in zip(t.index, t["sentence"])]
         out = pd.DataFrame({
             "stage": t["stage"],
             "feature": t["feature"],
@@ -210,21 +237,27 @@ class BehaviourAssessment:
             "q_value": t["q_value"],
             "deviant_share": t["deviant_share"],
             "peer_share": t["peer_share"],
-            "sentence": t["sentence"],
+            "also_seen_as": pd.Series([", ".join(also[i]) for i in t.index], index=t.index, dtype=object),
+            "sentence": pd.Series(sentence, index=t.index, dtype=object),
         }, columns=_PRACTICE_COLUMNS)
         return out.reset_index(drop=True)
 
     def replicate(self) -> pd.DataFrame:
         """The practices to replicate: tested rows with ``q_value <= fdr`` and an odds
-        ratio above 1, the largest odds ratio first, with the stage, the behaviour in
-        words, the advance rates with and without it, the odds ratio and its interval,
-        the q-value, the deviants' and peers' shares, and the sentence."""
+        ratio above 1 that are ``independent`` (not explained by a stronger discovery
+        of the same stage), the largest odds ratio first, with the stage, the behaviour
+        in words, the advance rates with and without it, the odds ratio and its
+        interval, the q-value, the deviants' and peers' shares, ``also_seen_as`` (the
+        discoveries of the stage that this one explains: those whose ``explained_by``
+        names it first, ", "-joined) and the sentence, which ends with
+        " (over and above <features>)" when the row was adjusted for discoveries
+        accepted before it."""
         return self._practices("replicate", ascending=False)
 
     def avoid(self) -> pd.DataFrame:
         """Tested rows with ``q_value <= fdr`` and an odds ratio below 1 (deals with the
-        behaviour advanced less), the smallest odds ratio first; columns as
-        :meth:`replicate`."""
+        behaviour advanced less) that are ``independent``, the smallest odds ratio
+        first; columns as :meth:`replicate`."""
         return self._practices("avoid", ascending=True)
 
     def trials(self) -> pd.DataFrame:
@@ -236,9 +269,12 @@ class BehaviourAssessment:
     def __repr__(self) -> str:
         t = self.table()
         rep = self.replicate()
+        found = t["replicate"] | t["avoid"]
         head = (f"BehaviourAssessment(by {self.unit_kind}: {len(self.unit_names):,} units, "
                 f"{len(self.stage_names)} stages x {t['feature'].nunique()} behaviours, "
-                f"{int(t['tested'].sum())} tested, {len(rep)} to replicate, {int(t['avoid'].sum())} to avoid)")
+                f"{int(t['tested'].sum())} tested, {len(rep)} to replicate, "
+                f"{int((t['avoid'] & t['independent']).sum())} to avoid, "
+                f"{int((found & ~t['independent']).sum())} explained by others)")
         if rep.empty:
             return head + "\nNo practice to replicate at this false discovery rate."
         lines = [head, "Practices to replicate:"]
@@ -259,6 +295,28 @@ class BehaviourAssessment:
             cols += ["deviant_share", "peer_share"]
         table = rep[cols].head(10).to_html(index=False, float_format="{:,.3f}".format)
         return f"<div><b>{head}</b><p>Practices to replicate:</p><ul>{items}</ul>{table}</div>"
+
+
+def _screen_words(t: pd.DataFrame) -> tuple[dict[Any, list[str]], dict[Any, list[str]]]:
+    """Per row label of the table: the dependent discoveries it explains (listed under
+    the first feature of their ``explained_by``, in table order), and, for an
+    independent row, the independent features of its stage accepted before it (by
+    p-value, ties in table order; at most ``_MAX_ADJUST_FOR``): what it was adjusted for."""
+    found = t[t["replicate"] | t["avoid"]]
+    also: dict[Any, list[str]] = {i: [] for i in t.index}
+    over: dict[Any, list[str]] = {i: [] for i in t.index}
+    for _, g in found.groupby("stage", observed=True, sort=False):
+        by_name = {f: i for i, f in zip(g.index, g["feature"])}
+        for i, feature, independent, explained in zip(g.index, g["feature"], g["independent"], g["explained_by"]):
+            if not independent and explained:
+                first = str(explained).split(", ")[0]
+                if first in by_name:
+                    also[by_name[first]].append(str(feature))
+        accepted = g[g["independent"]].sort_values("p_value", kind="stable")
+        names = [str(f) for f in accepted["feature"]]
+        for j, i in enumerate(accepted.index):
+            over[i] = names[: min(j, _MAX_ADJUST_FOR)]
+    return also, over
 
 
 __all__ = ["BehaviourAssessment", "behaviours"]
