@@ -474,8 +474,12 @@ TEST(AssessDeviants, RandomLogsAlphaAgainstGridAndCounts) {
     EXPECT_GE(got, best - 1e-9 * std::max(1.0, std::fabs(best))) << "case " << c;
     // Where the grid's best is inside the range, α is near it (the likelihood is
     // unimodal in practice); at a bound, α is that bound.
-    if (best_t == lo) EXPECT_EQ(a.concentration, kMinConcentration) << c;
-    if (best_t == hi) EXPECT_EQ(a.concentration, kMaxConcentration) << c;
+    if (best_t == lo) {
+      EXPECT_EQ(a.concentration, kMinConcentration) << c;
+    }
+    if (best_t == hi) {
+      EXPECT_EQ(a.concentration, kMaxConcentration) << c;
+    }
   }
   EXPECT_GT(fitted, 30);
 }
