@@ -55,6 +55,7 @@ bench: build py-install
 	build/release/bench/stages_bench
 	build/release/bench/indicators_bench --benchmark_counters_tabular=true
 	build/release/bench/leaks_bench --benchmark_counters_tabular=true
+	build/release/bench/deviance_bench --benchmark_counters_tabular=true
 	$(PY) bench/stages_vs_pandas.py
 
 # For developing the Python side without reinstalling: build _core and link it into python/.

@@ -736,6 +736,42 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
     };
     std::vector<size_t> discoveries, accepted;
     std::vector<uint64_t> keys;
+    std::vector<int64_t> dense;
+    const uint64_t num_units = units.names.size();
+    // The MH tables of feature fi at stage k, stratified by unit x the presence pattern
+    // of the features adjust[0 .. n). Strata are visited in (unit, pattern) order either
+    // way: a dense count when unit x pattern x 4 cells are few next to the trials (one
+    // pass, no sort),
+    // else sorted keys ((unit << n | pattern) << 2 | present << 1 | failed).
+    auto stratified = [&](size_t k, size_t fi, const size_t* adjust, size_t n, MantelHaenszel& mh) {
+      const size_t begin = stage_begin[k], end = stage_begin[k + 1];
+      auto key_of = [&](size_t rec) {
+        uint64_t key = static_cast<uint64_t>(total.rec_unit[rec]);
+        for (size_t i = 0; i < n; ++i) key = key << 1 | (has(rec, adjust[i]) ? 1U : 0U);
+        return key << 2 | (has(rec, fi) ? 2U : 0U) | total.rec_failed[rec];
+      };
+      const uint64_t cells = (num_units << n) * 4;
+      // Dense only when clearing and scanning the cells costs no more than the trials.
+      if (cells <= 4 * static_cast<uint64_t>(end - begin) + 65'536) {
+        dense.assign(cells, 0);
+        for (size_t j = begin; j < end; ++j) ++dense[key_of(by_stage[j])];
+        for (uint64_t c = 0; c < cells; c += 4) {
+          const int64_t* t = &dense[c];  // absent adv, absent failed, present adv, present failed
+          if (t[0] + t[1] + t[2] + t[3] > 0) mh.Add(t[2], t[3], t[0], t[1]);
+        }
+        return;
+      }
+      keys.clear();
+      for (size_t j = begin; j < end; ++j) keys.push_back(key_of(by_stage[j]));
+      std::sort(keys.begin(), keys.end());
+      for (size_t i = 0; i < keys.size();) {
+        int64_t t[4] = {0, 0, 0, 0};
+        const uint64_t stratum = keys[i] >> 2;
+        for (; i < keys.size() && keys[i] >> 2 == stratum; ++i) ++t[keys[i] & 3U];
+        mh.Add(t[2], t[3], t[0], t[1]);
+      }
+    };
+    std::array<size_t, kMaxAdjustFor> adjust{};
     for (size_t k = 0; k < o; ++k) {
       discoveries.clear();
       for (size_t fi = 0; fi < nf; ++fi) {
@@ -748,24 +784,9 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
       for (const size_t r : discoveries) {
         const size_t fi = r % nf;
         const size_t used = std::min(accepted.size(), static_cast<size_t>(kMaxAdjustFor));
-        // Key: ((unit << used | pattern) << 2) | present << 1 | failed; sorted, the
-        // strata come in unit order, then pattern.
-        keys.clear();
-        for (size_t j = stage_begin[k]; j < stage_begin[k + 1]; ++j) {
-          const size_t rec = by_stage[j];
-          uint64_t key = static_cast<uint64_t>(total.rec_unit[rec]);
-          for (size_t i = 0; i < used; ++i) key = key << 1 | (has(rec, accepted[i] % nf) ? 1U : 0U);
-          key = key << 2 | (has(rec, fi) ? 2U : 0U) | total.rec_failed[rec];
-          keys.push_back(key);
-        }
-        std::sort(keys.begin(), keys.end());
+        for (size_t i = 0; i < used; ++i) adjust[i] = accepted[i] % nf;
         MantelHaenszel mh;
-        for (size_t i = 0; i < keys.size();) {
-          int64_t cells[4] = {0, 0, 0, 0};  // by key & 3: absent adv, absent failed, present adv, present failed
-          const uint64_t stratum = keys[i] >> 2;
-          for (; i < keys.size() && keys[i] >> 2 == stratum; ++i) ++cells[keys[i] & 3U];
-          mh.Add(cells[2], cells[3], cells[0], cells[1]);
-        }
+        stratified(k, fi, adjust.data(), used, mh);
         mh.Finish(z, chi2, w.adjusted_odds_ratio[r], w.adjusted_lower[r], w.adjusted_upper[r],
                   w.adjusted_p_value[r]);
         const double orr = w.odds_ratio[r], adj = w.adjusted_odds_ratio[r];
@@ -780,21 +801,8 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
           std::array<double, kMaxAdjustFor> alone{};
           std::array<size_t, kMaxAdjustFor> order{};
           for (size_t i = 0; i < used; ++i) {
-            keys.clear();
-            for (size_t j = stage_begin[k]; j < stage_begin[k + 1]; ++j) {
-              const size_t rec = by_stage[j];
-              uint64_t key = static_cast<uint64_t>(total.rec_unit[rec]) << 1 | (has(rec, accepted[i] % nf) ? 1U : 0U);
-              key = key << 2 | (has(rec, fi) ? 2U : 0U) | total.rec_failed[rec];
-              keys.push_back(key);
-            }
-            std::sort(keys.begin(), keys.end());
             MantelHaenszel one;
-            for (size_t q = 0; q < keys.size();) {
-              int64_t cells[4] = {0, 0, 0, 0};
-              const uint64_t stratum = keys[q] >> 2;
-              for (; q < keys.size() && keys[q] >> 2 == stratum; ++q) ++cells[keys[q] & 3U];
-              one.Add(cells[2], cells[3], cells[0], cells[1]);
-            }
+            stratified(k, fi, &adjust[i], 1, one);
             double odds = 0, lower = 0, upper = 0;
             alone[i] = std::numeric_limits<double>::quiet_NaN();  // Finish leaves it when not estimable
             one.Finish(z, chi2, odds, lower, upper, alone[i]);

@@ -1,0 +1,165 @@
+// The speed of positive deviance and plan against actual on the synthetic company.
+//   BM_Behaviours/<events>   AssessBehaviours by rep: one pass over every deal's events
+//                            building the features per stage, the stratified tables,
+//                            the tests, the proxy screen and the sentences
+//   BM_EventFloor/<events>   the peer: one pass over the same event columns (time,
+//                            action's actor, contact, contact_role) per deal that only
+//                            folds them into a per-deal sum, the least a per-event
+//                            feature pass must read
+//   BM_Deviants/<events>     AssessDeviants with three covariates (logistic fit by
+//                            Newton, expected wins, gamma-Poisson prior)
+//   BM_Diagnose/<events>     DiagnoseReps with the behaviours (active weeks, volumes,
+//                            adoption, answers)
+//   BM_PlanVsActual/<events> one bookings objective per rep for the last quarter
+// items_per_second counts events for the first two, deals for the others.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "salesperf/deviance.h"
+#include "salesperf/synth.h"
+#include "salesperf/targets.h"
+#include "salesperf/timelines.h"
+
+namespace {
+
+struct Fixture {
+  salesperf::EventLog log;
+  salesperf::Timelines timelines;
+  salesperf::Units units;
+};
+
+salesperf::StageModel Model() {
+  using salesperf::Days;
+  salesperf::StageModel m;
+  m.AddStage("Lead").Any({"opportunity_created"});
+  m.AddStage("Engaged").Any({"reply"}).StallAfter(Days(45));
+  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
+  m.AddStage("Budget").Any({"share_budget"}).StallAfter(Days(45));
+  m.AddStage("Proposal").Any({"request_proposal"}).StallAfter(Days(45));
+  m.AddStage("Commit").Any({"verbal_commit"}).StallAfter(Days(45));
+  m.Won().Any({"sign"});
+  m.Lost().Any({"decline"});
+  m.CloseStalledAfter(Days(30));
+  return m;
+}
+
+const Fixture& Get(int64_t events) {
+  static std::map<int64_t, Fixture> cache;
+  auto it = cache.find(events);
+  if (it != cache.end()) return it->second;
+  salesperf::SynthOptions o;
+  o.events = events;
+  o.seed = 11;
+  auto company = salesperf::GenerateCompany(o);
+  auto in = salesperf::Ingest(company->columns(), company->vocabulary());
+  Fixture f;
+  f.log = std::move(in->log);
+  auto machine = salesperf::Compile(Model(), f.log);
+  f.timelines = *salesperf::RunStages(*machine, f.log);
+  f.units = *salesperf::UnitsByRep(f.log);
+  return cache.emplace(events, std::move(f)).first->second;
+}
+
+template <typename T>
+bool Check(benchmark::State& state, const absl::StatusOr<T>& r) {
+  if (r.ok()) return true;
+  state.SkipWithError(std::string(r.status().message()).c_str());
+  return false;
+}
+
+void BM_Behaviours(benchmark::State& state) {
+  const Fixture& f = Get(state.range(0));
+  for (auto _ : state) {
+    auto b = salesperf::AssessBehaviours(f.log, f.timelines, f.units);
+    if (!Check(state, b)) return;
+    benchmark::DoNotOptimize(b->rows.q_value.data());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.size());
+}
+
+void BM_EventFloor(benchmark::State& state) {
+  const Fixture& f = Get(state.range(0));
+  const auto time = f.log.time();
+  const auto action = f.log.action();
+  const auto contact = f.log.contact();
+  const auto role = f.log.contact_role();
+  const auto actors = f.log.action_actors();
+  const auto offsets = f.log.deal_offsets();
+  std::vector<int64_t> per_deal(static_cast<size_t>(f.log.num_deals()), 0);
+  for (auto _ : state) {
+    for (size_t d = 0; d + 1 < offsets.size(); ++d) {
+      int64_t acc = 0;
+      for (int64_t e = offsets[d]; e < offsets[d + 1]; ++e) {
+        const auto i = static_cast<size_t>(e);
+        acc += (time[i] >> 20) ^ (actors[static_cast<size_t>(action[i])] * 7 + contact[i] + role[i]);
+      }
+      per_deal[d] = acc;
+    }
+    benchmark::DoNotOptimize(per_deal.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.size());
+}
+
+salesperf::DeviantOptions DeviantOpts() {
+  salesperf::DeviantOptions o;
+  o.covariates = {"segment", "lead_source", "product"};
+  return o;
+}
+
+void BM_Deviants(benchmark::State& state) {
+  const Fixture& f = Get(state.range(0));
+  for (auto _ : state) {
+    auto d = salesperf::AssessDeviants(f.log, f.timelines, f.units, DeviantOpts());
+    if (!Check(state, d)) return;
+    benchmark::DoNotOptimize(d->ratio_shrunk.data());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.num_deals());
+}
+
+void BM_Diagnose(benchmark::State& state) {
+  const Fixture& f = Get(state.range(0));
+  auto dev = salesperf::AssessDeviants(f.log, f.timelines, f.units, DeviantOpts());
+  auto beh = salesperf::AssessBehaviours(f.log, f.timelines, f.units);
+  if (!Check(state, dev) || !Check(state, beh)) return;
+  for (auto _ : state) {
+    auto r = salesperf::DiagnoseReps(f.log, f.timelines, f.units, *dev, &*beh);
+    if (!Check(state, r)) return;
+    benchmark::DoNotOptimize(r->volume.data());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.num_deals());
+}
+
+void BM_PlanVsActual(benchmark::State& state) {
+  const Fixture& f = Get(state.range(0));
+  constexpr int64_t kDay = 86'400'000'000'000LL;
+  std::vector<salesperf::Objective> objectives;
+  for (const std::string& rep : f.units.names) {
+    salesperf::Objective o;
+    o.unit = rep;
+    o.period_end = f.timelines.as_of + kDay;
+    o.period_start = o.period_end - 91 * kDay;
+    o.target = 1'000'000;
+    objectives.push_back(o);
+  }
+  for (auto _ : state) {
+    auto r = salesperf::PlanVsActual(f.log, f.timelines, f.units, objectives);
+    if (!Check(state, r)) return;
+    benchmark::DoNotOptimize(r->rows.forecast.data());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.num_deals());
+}
+
+}  // namespace
+
+BENCHMARK(BM_Behaviours)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EventFloor)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Deviants)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Diagnose)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PlanVsActual)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();
