@@ -38,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl_compat.h"
+#include "concentration.h"
 #include "parallel.h"
 #include "salesperf/deviance.h"
 #include "salesperf/stats.h"
@@ -58,13 +59,7 @@ constexpr int32_t kMaxBuyerContacts = 2;                     // buyer_contacts>=
 // Per-thread accumulators above this many bytes in total use fewer threads.
 constexpr size_t kMaxAccumulatorBytes = size_t{512} << 20;
 
-using NoThrow = boost::math::policies::policy<
-    boost::math::policies::promote_double<false>,
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using internal::NoThrow;
 
 enum class Kind : uint8_t { kFollowUp, kActionRole, kContacts, kRoles, kBuyerContacts, kCadence };
 

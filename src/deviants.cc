@@ -19,6 +19,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "fit_checks.h"
+#include "concentration.h"
 #include "salesperf/deviance.h"
 #include "salesperf/leaks.h"
 #include "status_macros.h"
@@ -31,14 +33,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// As in src/leaks.cc: inputs are validated before Boost sees them; double precision.
-using NoThrow = boost::math::policies::policy<
-    boost::math::policies::promote_double<false>,
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using internal::NoThrow;
 using Gamma = boost::math::gamma_distribution<double, NoThrow>;
 
 absl::Status CheckOptions(const DeviantOptions& op) {
@@ -58,24 +53,6 @@ absl::Status CheckOptions(const DeviantOptions& op) {
   return absl::OkStatus();
 }
 
-absl::Status CheckFit(const EventLog& log, const Timelines& tl, const Units& units) {
-  const auto nd = static_cast<size_t>(log.num_deals());
-  if (tl.num_open < 0 || tl.stage_names.size() != static_cast<size_t>(tl.num_open) + 2) {
-    return absl::FailedPreconditionError("the timelines' stage names do not hold their open stages plus Won and Lost");
-  }
-  const size_t S = tl.stage_names.size();
-  if (tl.outcome.size() != nd || tl.outcome_time.size() != nd || tl.value.size() != nd ||
-      tl.first_entered.size() != nd * S || units.of_deal.size() != nd) {
-    return absl::FailedPreconditionError("the timelines or units do not fit the log (deal counts differ)");
-  }
-  const auto U = static_cast<int32_t>(units.names.size());
-  for (size_t d = 0; d < nd; ++d) {
-    if (units.of_deal[d] < 0 || units.of_deal[d] >= U) {
-      return absl::FailedPreconditionError(absl::StrCat("the unit of deal ", d, " is out of range"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 double LogRising(double a, int64_t k) {
   if (k <= 64) {
@@ -97,55 +74,10 @@ double NbLogLikelihood(std::span<const int64_t> o, std::span<const double> e, do
   return f;
 }
 
-// α maximising the marginal likelihood over [kMinConcentration, kMaxConcentration]:
-// a coarse scan on ln α, then golden-section search to 1e-9 in ln α (as leaks.cc).
+// α maximising the marginal likelihood over [kMinConcentration, kMaxConcentration]
+// (src/concentration.h: the search leaks.cc's κ uses).
 double FitConcentration(std::span<const int64_t> o, std::span<const double> e) {
-  const double lo = std::log(kMinConcentration), hi = std::log(kMaxConcentration);
-  constexpr int kGrid = 32;
-  double best_t = lo, best_f = -std::numeric_limits<double>::infinity();
-  int best_i = 0;
-  std::vector<double> grid(kGrid + 1);
-  for (int i = 0; i <= kGrid; ++i) {
-    const double t = i == kGrid ? hi : lo + (hi - lo) * i / kGrid;
-    const double f = NbLogLikelihood(o, e, t);
-    grid[static_cast<size_t>(i)] = t;
-    if (f > best_f) {
-      best_f = f;
-      best_t = t;
-      best_i = i;
-    }
-  }
-  double a = grid[static_cast<size_t>(std::max(best_i - 1, 0))];
-  double b = grid[static_cast<size_t>(std::min(best_i + 1, kGrid))];
-  const double inv_phi = (std::sqrt(5.0) - 1.0) / 2.0;
-  double c = b - inv_phi * (b - a), d = a + inv_phi * (b - a);
-  double fc = NbLogLikelihood(o, e, c), fd = NbLogLikelihood(o, e, d);
-  for (int it = 0; it < 200 && b - a > 1e-9; ++it) {
-    if (fc >= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - inv_phi * (b - a);
-      fc = NbLogLikelihood(o, e, c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + inv_phi * (b - a);
-      fd = NbLogLikelihood(o, e, d);
-    }
-    if (fc > best_f) {
-      best_f = fc;
-      best_t = c;
-    }
-    if (fd > best_f) {
-      best_f = fd;
-      best_t = d;
-    }
-  }
-  if (best_t == lo) return kMinConcentration;
-  if (best_t == hi) return kMaxConcentration;
-  return std::clamp(std::exp(best_t), kMinConcentration, kMaxConcentration);
+  return internal::MaximizeConcentration([&](double t) { return NbLogLikelihood(o, e, t); });
 }
 
 double Expit(double v) { return 1.0 / (1.0 + std::exp(-v)); }
@@ -155,7 +87,7 @@ double Expit(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 absl::StatusOr<DeviantAssessment> AssessDeviants(const EventLog& log, const Timelines& tl, const Units& units,
                                                  const DeviantOptions& options) {
   SALESPERF_RETURN_IF_ERROR(CheckOptions(options));
-  SALESPERF_RETURN_IF_ERROR(CheckFit(log, tl, units));
+  SALESPERF_RETURN_IF_ERROR(internal::CheckTimelinesAndUnitsFit(log, tl, units));
   const auto nd = static_cast<size_t>(log.num_deals());
   const size_t U = units.names.size();
   const auto O = static_cast<size_t>(tl.num_open);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl_compat.h"
+#include "concentration.h"
 #include "salesperf/deviance.h"
 #include "status_macros.h"
 
@@ -26,13 +27,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kWeek = 7LL * 86'400'000'000'000LL;
 
-using NoThrow = boost::math::policies::policy<
-    boost::math::policies::promote_double<false>,
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using internal::NoThrow;
 using ChiSquared = boost::math::chi_squared_distribution<double, NoThrow>;
 
 absl::Status CheckOptions(const DiagnosisOptions& op) {

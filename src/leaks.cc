@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "concentration.h"
 #include "status_macros.h"
 #include "salesperf/state.h"
 
@@ -32,18 +33,7 @@ namespace {
 constexpr std::string_view kMagic("SPLEAK\0\1", 8);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Inputs are validated before Boost sees them; this policy keeps Boost from throwing
-// should a corner slip through (the library reports errors as absl::Status only).
-// Computing in double rather than long double (promote_double<false>) makes the
-// assessment 7x faster (bench/leaks_bench, BM_Assess/24: 22.0 ms -> 3.0 ms) at about
-// 1e-15 relative error.
-using NoThrow = boost::math::policies::policy<
-    boost::math::policies::promote_double<false>,
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using internal::NoThrow;
 using Beta = boost::math::beta_distribution<double, NoThrow>;
 
 bool InCohort(int64_t t, int64_t from, int64_t to) {
@@ -122,59 +112,7 @@ Prior FitPrior(std::span<const int64_t> converted, std::span<const int64_t> tria
     }
   }
   groups.resize(kept);
-  // A coarse scan on ln κ brackets the maximum (guarding against a second mode), then
-  // golden-section search refines it to 1e-9 in ln κ (1e-9 relative in κ).
-  const double lo = std::log(kMinConcentration), hi = std::log(kMaxConcentration);
-  constexpr int kGrid = 32;
-  double best_t = lo, best_f = -std::numeric_limits<double>::infinity();
-  int best_i = 0;
-  std::vector<double> grid(kGrid + 1);
-  for (int i = 0; i <= kGrid; ++i) {
-    const double t = i == kGrid ? hi : lo + (hi - lo) * i / kGrid;
-    const double f = LogLikelihood(groups, m, t);
-    grid[static_cast<size_t>(i)] = t;
-    if (f > best_f) {
-      best_f = f;
-      best_t = t;
-      best_i = i;
-    }
-  }
-  double a = grid[static_cast<size_t>(std::max(best_i - 1, 0))];
-  double b = grid[static_cast<size_t>(std::min(best_i + 1, kGrid))];
-  const double inv_phi = (std::sqrt(5.0) - 1.0) / 2.0;
-  double c = b - inv_phi * (b - a), d = a + inv_phi * (b - a);
-  double fc = LogLikelihood(groups, m, c), fd = LogLikelihood(groups, m, d);
-  for (int it = 0; it < 200 && b - a > 1e-9; ++it) {
-    if (fc >= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - inv_phi * (b - a);
-      fc = LogLikelihood(groups, m, c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + inv_phi * (b - a);
-      fd = LogLikelihood(groups, m, d);
-    }
-    if (fc > best_f) {
-      best_f = fc;
-      best_t = c;
-    }
-    if (fd > best_f) {
-      best_f = fd;
-      best_t = d;
-    }
-  }
-  // The bounds exactly when the maximum is there.
-  if (best_t == lo) {
-    p.kappa = kMinConcentration;
-  } else if (best_t == hi) {
-    p.kappa = kMaxConcentration;
-  } else {
-    p.kappa = std::clamp(std::exp(best_t), kMinConcentration, kMaxConcentration);
-  }
+  p.kappa = internal::MaximizeConcentration([&](double t) { return LogLikelihood(groups, m, t); });
   return p;
 }
 

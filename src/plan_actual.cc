@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "fit_checks.h"
 #include "salesperf/leaks.h"
 #include "salesperf/state.h"
 #include "salesperf/targets.h"
@@ -36,24 +37,6 @@ using internal::Sv;
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
-absl::Status CheckPlanFit(const EventLog& log, const Timelines& tl, const Units& units) {
-  const auto nd = static_cast<size_t>(log.num_deals());
-  if (tl.num_open < 0 || tl.stage_names.size() != static_cast<size_t>(tl.num_open) + 2) {
-    return absl::FailedPreconditionError("the timelines' stage names do not hold their open stages plus Won and Lost");
-  }
-  const size_t S = tl.stage_names.size();
-  if (tl.outcome.size() != nd || tl.outcome_time.size() != nd || tl.value.size() != nd ||
-      tl.current_stage.size() != nd || tl.first_entered.size() != nd * S || units.of_deal.size() != nd) {
-    return absl::FailedPreconditionError("the timelines or units do not fit the log (deal counts differ)");
-  }
-  const auto U = static_cast<int32_t>(units.names.size());
-  for (size_t d = 0; d < nd; ++d) {
-    if (units.of_deal[d] < 0 || units.of_deal[d] >= U) {
-      return absl::FailedPreconditionError(absl::StrCat("the unit of deal ", d, " is out of range"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // "objective 3 (unit 'ann'), field: ..."
 std::string Where(size_t i, const Objective& o, std::string_view field) {
@@ -112,7 +95,7 @@ absl::StatusOr<PlanActual> PlanVsActual(const EventLog& log, const Timelines& tl
                                                      "; a margin objective needs a margin rate in [0, 1]"));
     }
   }
-  SALESPERF_RETURN_IF_ERROR(CheckPlanFit(log, tl, units));
+  SALESPERF_RETURN_IF_ERROR(internal::CheckTimelinesAndUnitsFit(log, tl, units));
   absl::StatusOr<LeakCounts> counts = CountLeaks(log, tl, units);
   if (!counts.ok()) return counts.status();
 

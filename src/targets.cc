@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "fit_checks.h"
 #include "salesperf/leaks.h"
 #include "status_macros.h"
 
@@ -111,24 +112,6 @@ struct Figures {
   }
 };
 
-absl::Status CheckFit(const EventLog& log, const Timelines& tl, const Units& units) {
-  const auto nd = static_cast<size_t>(log.num_deals());
-  if (tl.num_open < 0 || tl.stage_names.size() != static_cast<size_t>(tl.num_open) + 2) {
-    return absl::FailedPreconditionError("the timelines' stage names do not hold their open stages plus Won and Lost");
-  }
-  const size_t S = tl.stage_names.size();
-  if (tl.outcome.size() != nd || tl.outcome_time.size() != nd || tl.value.size() != nd ||
-      tl.first_entered.size() != nd * S || units.of_deal.size() != nd) {
-    return absl::FailedPreconditionError("the timelines or units do not fit the log (deal counts differ)");
-  }
-  const auto U = static_cast<int32_t>(units.names.size());
-  for (size_t d = 0; d < nd; ++d) {
-    if (units.of_deal[d] < 0 || units.of_deal[d] >= U) {
-      return absl::FailedPreconditionError(absl::StrCat("the unit of deal ", d, " is out of range"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // The window [as_of - lookback, as_of), saturating at the smallest instant.
 int64_t WindowStart(int64_t as_of, int64_t lookback) {
@@ -140,7 +123,7 @@ int64_t WindowStart(int64_t as_of, int64_t lookback) {
 absl::StatusOr<Figures> ComputeFigures(const EventLog& log, const Timelines& tl, const Units& units,
                                        RateSource rates, int64_t lookback, int64_t min_won,
                                        const StageMachine* machine) {
-  SALESPERF_RETURN_IF_ERROR(CheckFit(log, tl, units));
+  SALESPERF_RETURN_IF_ERROR(internal::CheckTimelinesAndUnitsFit(log, tl, units));
   absl::StatusOr<LeakCounts> counts = CountLeaks(log, tl, units);
   if (!counts.ok()) return counts.status();
 
