@@ -24,45 +24,19 @@
 #include "salesperf/synth.h"
 #include "salesperf/targets.h"
 #include "salesperf/timelines.h"
+#include "synth_fixture.h"
 
 namespace {
 
 struct Fixture {
-  salesperf::EventLog log;
-  salesperf::Timelines timelines;
-  salesperf::Units units;
+  const salesperf::EventLog& log;
+  const salesperf::Timelines& timelines;
+  const salesperf::Units& units;
 };
 
-salesperf::StageModel Model() {
-  using salesperf::Days;
-  salesperf::StageModel m;
-  m.AddStage("Lead").Any({"opportunity_created"});
-  m.AddStage("Engaged").Any({"reply"}).StallAfter(Days(45));
-  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
-  m.AddStage("Budget").Any({"share_budget"}).StallAfter(Days(45));
-  m.AddStage("Proposal").Any({"request_proposal"}).StallAfter(Days(45));
-  m.AddStage("Commit").Any({"verbal_commit"}).StallAfter(Days(45));
-  m.Won().Any({"sign"});
-  m.Lost().Any({"decline"});
-  m.CloseStalledAfter(Days(30));
-  return m;
-}
-
-const Fixture& Get(int64_t events) {
-  static std::map<int64_t, Fixture> cache;
-  auto it = cache.find(events);
-  if (it != cache.end()) return it->second;
-  salesperf::SynthOptions o;
-  o.events = events;
-  o.seed = 11;
-  auto company = salesperf::GenerateCompany(o);
-  auto in = salesperf::Ingest(company->columns(), company->vocabulary());
-  Fixture f;
-  f.log = std::move(in->log);
-  auto machine = salesperf::Compile(Model(), f.log);
-  f.timelines = *salesperf::RunStages(*machine, f.log);
-  f.units = *salesperf::UnitsByRep(f.log);
-  return cache.emplace(events, std::move(f)).first->second;
+Fixture Get(int64_t events, int32_t reps = 24) {
+  const salesperf_bench::StalledRun& r = salesperf_bench::GetStalledRun(events, reps);
+  return Fixture{*r.log, r.timelines, r.units};
 }
 
 template <typename T>
@@ -73,7 +47,7 @@ bool Check(benchmark::State& state, const absl::StatusOr<T>& r) {
 }
 
 void BM_Behaviours(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   for (auto _ : state) {
     auto b = salesperf::AssessBehaviours(f.log, f.timelines, f.units);
     if (!Check(state, b)) return;
@@ -83,7 +57,7 @@ void BM_Behaviours(benchmark::State& state) {
 }
 
 void BM_EventFloor(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   const auto time = f.log.time();
   const auto action = f.log.action();
   const auto contact = f.log.contact();
@@ -113,7 +87,7 @@ salesperf::DeviantOptions DeviantOpts() {
 }
 
 void BM_Deviants(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   for (auto _ : state) {
     auto d = salesperf::AssessDeviants(f.log, f.timelines, f.units, DeviantOpts());
     if (!Check(state, d)) return;
@@ -123,7 +97,7 @@ void BM_Deviants(benchmark::State& state) {
 }
 
 void BM_Diagnose(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   auto dev = salesperf::AssessDeviants(f.log, f.timelines, f.units, DeviantOpts());
   auto beh = salesperf::AssessBehaviours(f.log, f.timelines, f.units);
   if (!Check(state, dev) || !Check(state, beh)) return;
@@ -136,7 +110,7 @@ void BM_Diagnose(benchmark::State& state) {
 }
 
 void BM_PlanVsActual(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   constexpr int64_t kDay = 86'400'000'000'000LL;
   std::vector<salesperf::Objective> objectives;
   for (const std::string& rep : f.units.names) {

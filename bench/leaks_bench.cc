@@ -19,50 +19,23 @@
 #include "salesperf/leaks.h"
 #include "salesperf/synth.h"
 #include "salesperf/timelines.h"
+#include "synth_fixture.h"
 
 namespace {
 
 struct Fixture {
-  salesperf::EventLog log;
-  salesperf::Timelines timelines;
-  salesperf::Units units;
+  const salesperf::EventLog& log;
+  const salesperf::Timelines& timelines;
+  const salesperf::Units& units;
 };
 
-salesperf::StageModel Model() {
-  using salesperf::Days;
-  salesperf::StageModel m;
-  m.AddStage("Lead").Any({"opportunity_created"});
-  m.AddStage("Engaged").Any({"reply"}).StallAfter(Days(45));
-  m.AddStage("Qualified").Any({"state_need"}).StallAfter(Days(45));
-  m.AddStage("Budget").Any({"share_budget"}).StallAfter(Days(45));
-  m.AddStage("Proposal").Any({"request_proposal"}).StallAfter(Days(45));
-  m.AddStage("Commit").Any({"verbal_commit"}).StallAfter(Days(45));
-  m.Won().Any({"sign"});
-  m.Lost().Any({"decline"});
-  m.CloseStalledAfter(Days(30));
-  return m;
-}
-
-const Fixture& Get(int64_t events, int32_t reps = 24) {
-  static std::map<std::pair<int64_t, int32_t>, Fixture> cache;
-  auto it = cache.find({events, reps});
-  if (it != cache.end()) return it->second;
-  salesperf::SynthOptions o;
-  o.events = events;
-  o.reps = reps;
-  o.seed = 11;
-  auto company = salesperf::GenerateCompany(o);
-  auto in = salesperf::Ingest(company->columns(), company->vocabulary());
-  Fixture f;
-  f.log = std::move(in->log);
-  auto machine = salesperf::Compile(Model(), f.log);
-  f.timelines = *salesperf::RunStages(*machine, f.log);
-  f.units = *salesperf::UnitsByRep(f.log);
-  return cache.emplace(std::make_pair(events, reps), std::move(f)).first->second;
+Fixture Get(int64_t events, int32_t reps = 24) {
+  const salesperf_bench::StalledRun& r = salesperf_bench::GetStalledRun(events, reps);
+  return Fixture{*r.log, r.timelines, r.units};
 }
 
 void BM_CountLeaks(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   for (auto _ : state) {
     auto c = salesperf::CountLeaks(f.log, f.timelines, f.units);
     if (!c.ok()) {
@@ -75,7 +48,7 @@ void BM_CountLeaks(benchmark::State& state) {
 }
 
 void BM_DealFloor(benchmark::State& state) {
-  const Fixture& f = Get(state.range(0));
+  const Fixture f = Get(state.range(0));
   const auto& t = f.timelines;
   const size_t deals = f.log.deals().size();
   const size_t stages = static_cast<size_t>(t.num_stages());
@@ -95,7 +68,7 @@ void BM_DealFloor(benchmark::State& state) {
 
 void BM_Assess(benchmark::State& state) {
   const auto reps = static_cast<int32_t>(state.range(0));
-  const Fixture& f = Get(std::max<int64_t>(200'000, 400LL * reps), reps);
+  const Fixture f = Get(std::max<int64_t>(200'000, 400LL * reps), reps);
   auto counts = salesperf::CountLeaks(f.log, f.timelines, f.units);
   salesperf::LeakOptions options;
   options.benchmark = salesperf::Benchmark::kTopQuartile;
