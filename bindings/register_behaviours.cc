@@ -42,7 +42,10 @@ void register_behaviours(py::module_& m) {
       SALESPERF_ROW(rate_absent_upper) SALESPERF_ROW(lift) SALESPERF_ROW(odds_ratio) SALESPERF_ROW(odds_ratio_lower)
       SALESPERF_ROW(odds_ratio_upper) SALESPERF_ROW(p_value) SALESPERF_ROW(q_value) SALESPERF_ROW(tested)
       SALESPERF_ROW(replicate) SALESPERF_ROW(avoid) SALESPERF_ROW(deviant_share) SALESPERF_ROW(peer_share)
-      SALESPERF_ROW(deviant_lift) SALESPERF_ROW(adjusted_odds_ratio) SALESPERF_ROW(adjusted_lower)
+      SALESPERF_ROW(deviant_lift) SALESPERF_ROW(deviant_units) SALESPERF_ROW(peer_units)
+      SALESPERF_ROW(deviant_unit_share) SALESPERF_ROW(peer_unit_share) SALESPERF_ROW(share_difference)
+      SALESPERF_ROW(share_difference_lower) SALESPERF_ROW(share_difference_upper) SALESPERF_ROW(share_p_value)
+      SALESPERF_ROW(adjusted_odds_ratio) SALESPERF_ROW(adjusted_lower)
       SALESPERF_ROW(adjusted_upper) SALESPERF_ROW(adjusted_p_value) SALESPERF_ROW(independent)
 #undef SALESPERF_ROW
       .def_readonly("feature", &BehaviourRows::feature)

@@ -33,6 +33,7 @@
 
 #include <boost/math/distributions/chi_squared.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -418,6 +419,38 @@ struct MantelHaenszel {
   }
 };
 
+// The deviants against their peers rep by rep (deviance.h): Welch's comparison of the
+// mean per-unit share of trials with the feature, over units with a trial.
+void UnitShareContrast(const int64_t* trials, const int64_t* present, const std::vector<uint8_t>& deviants,
+                       double interval, BehaviourRows& w, size_t row) {
+  double n[2] = {0, 0}, mean[2] = {0, 0}, m2[2] = {0, 0};  // [0] deviants, [1] peers; Welford
+  for (size_t u = 0; u < deviants.size(); ++u) {
+    if (trials[u] == 0) continue;
+    const int g = deviants[u] != 0 ? 0 : 1;
+    const double x = static_cast<double>(present[u]) / static_cast<double>(trials[u]);
+    n[g] += 1;
+    const double delta = x - mean[g];
+    mean[g] += delta / n[g];
+    m2[g] += delta * (x - mean[g]);
+  }
+  w.deviant_units[row] = static_cast<int64_t>(n[0]);
+  w.peer_units[row] = static_cast<int64_t>(n[1]);
+  if (n[0] > 0) w.deviant_unit_share[row] = mean[0];
+  if (n[1] > 0) w.peer_unit_share[row] = mean[1];
+  if (n[0] > 0 && n[1] > 0) w.share_difference[row] = mean[0] - mean[1];
+  if (n[0] < 2 || n[1] < 2) return;
+  const double v0 = m2[0] / (n[0] - 1) / n[0], v1 = m2[1] / (n[1] - 1) / n[1];  // squared standard errors
+  const double se2 = v0 + v1;
+  if (!(se2 > 0)) return;
+  const double df = se2 * se2 / (v0 * v0 / (n[0] - 1) + v1 * v1 / (n[1] - 1));
+  const boost::math::students_t_distribution<double, NoThrow> t(df);
+  const double se = std::sqrt(se2);
+  const double q = boost::math::quantile(t, 1.0 - (1.0 - interval) / 2.0);
+  w.share_difference_lower[row] = w.share_difference[row] - q * se;
+  w.share_difference_upper[row] = w.share_difference[row] + q * se;
+  w.share_p_value[row] = 2.0 * boost::math::cdf(boost::math::complement(t, std::fabs(w.share_difference[row]) / se));
+}
+
 absl::Status CheckOptions(const BehaviourOptions& op, const Units& units) {
   if (op.follow_up_window <= 0) {
     return absl::InvalidArgumentError(
@@ -618,11 +651,14 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
   w.feature.resize(rows);
   w.description.resize(rows);
   w.sentence.resize(rows);
-  for (auto* v : {&w.present, &w.absent, &w.advanced_present, &w.advanced_absent}) v->assign(rows, 0);
+  for (auto* v : {&w.present, &w.absent, &w.advanced_present, &w.advanced_absent, &w.deviant_units, &w.peer_units}) {
+    v->assign(rows, 0);
+  }
   for (auto* v : {&w.rate_present, &w.rate_present_lower, &w.rate_present_upper, &w.rate_absent,
                   &w.rate_absent_lower, &w.rate_absent_upper, &w.lift, &w.odds_ratio, &w.odds_ratio_lower,
                   &w.odds_ratio_upper, &w.p_value, &w.q_value, &w.deviant_share, &w.peer_share, &w.deviant_lift,
-                  &w.adjusted_odds_ratio, &w.adjusted_lower, &w.adjusted_upper, &w.adjusted_p_value}) {
+                  &w.deviant_unit_share, &w.peer_unit_share, &w.share_difference, &w.share_difference_lower,
+                  &w.share_difference_upper, &w.share_p_value, &w.adjusted_odds_ratio, &w.adjusted_lower, &w.adjusted_upper, &w.adjusted_p_value}) {
     v->assign(rows, kNaN);
   }
   for (auto* v : {&w.tested, &w.replicate, &w.avoid, &w.independent}) v->assign(rows, 0);
@@ -685,6 +721,8 @@ absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const 
         if (dev_n > 0) w.deviant_share[row] = static_cast<double>(dev_p) / static_cast<double>(dev_n);
         if (peer_n > 0) w.peer_share[row] = static_cast<double>(peer_p) / static_cast<double>(peer_n);
         w.deviant_lift[row] = w.deviant_share[row] / w.peer_share[row];
+        UnitShareContrast(&out.unit_trials[row * nu], &out.unit_present[row * nu], options.deviants,
+                          options.interval, w, row);
       }
     }
   }

@@ -133,7 +133,15 @@
 // When deviant units are given (AssessBehaviours' `deviants`: per unit, 1 for a
 // positive deviant), each row also has deviant_share and peer_share: the share of trials
 // with the feature among deviant units' deals and among the other units' deals (NaN when
-// empty), and the deviant_lift = deviant_share / peer_share.
+// empty), and the deviant_lift = deviant_share / peer_share. Deals of one rep are not
+// independent, so the deviants are also compared with their peers rep by rep: over the
+// units with at least one trial at the row's stage, each unit's share of its trials
+// with the feature; deviant_units and peer_units count them, deviant_unit_share and
+// peer_unit_share are their means, share_difference = deviant_unit_share -
+// peer_unit_share with the Welch interval at `interval` (Student t with the
+// Welch–Satterthwaite degrees of freedom) and the two-sided Welch p-value
+// share_p_value; interval and p-value NaN when either group has fewer than two units
+// or both sample variances are 0.
 // Rows are ordered by stage, then feature order above; the sentence states the row
 // in words ("within the same <units' kind>", "unit" for a custom kind, no clause for
 // "all"; rows without trials or without contrast get a short sentence saying so), e.g. "At Proposal, deals with a meeting with the decision_maker before
@@ -253,6 +261,9 @@ struct BehaviourRows {
   std::vector<double> p_value, q_value;
   std::vector<uint8_t> tested, replicate, avoid;
   std::vector<double> deviant_share, peer_share, deviant_lift;  // NaN without deviants
+  std::vector<int64_t> deviant_units, peer_units;               // 0 without deviants
+  std::vector<double> deviant_unit_share, peer_unit_share, share_difference, share_difference_lower,
+      share_difference_upper, share_p_value;                    // NaN without deviants
   std::vector<std::string> sentence;
   std::vector<double> adjusted_odds_ratio, adjusted_lower, adjusted_upper, adjusted_p_value;
   std::vector<uint8_t> independent;

@@ -250,10 +250,13 @@ def _print_deviance(log: EventLog, timelines: Timelines, out: str | None, covari
     rep = beh.replicate()
     print(f"\npractices to replicate ({len(rep)}; compared within the same rep, Benjamini-Hochberg "
           "q <= 0.10):")
-    for sentence, dshare, pshare in zip(rep["sentence"], rep["deviant_share"], rep["peer_share"]):
+    for sentence, dshare, pshare, diff, p in zip(rep["sentence"], rep["deviant_share"], rep["peer_share"],
+                                                 rep["share_difference"], rep["share_p_value"]):
         print(f"  - {sentence}")
         if pd.notna(dshare):
-            print(f"    positive deviants do it on {dshare:.0%} of their deals, their peers on {pshare:.0%}.")
+            rep_by_rep = (f"; rep by rep {round(diff * 100):+d} points, Welch p = {p:.2g}" if pd.notna(p) else "")
+            print(f"    positive deviants do it on {dshare:.0%} of their deals, their peers on {pshare:.0%}"
+                  f"{rep_by_rep}.")
     if len(rep) == 0:
         print("  none found")
     d = diag.table()

@@ -47,10 +47,11 @@ _COUNTS = ("present", "absent", "advanced_present", "advanced_absent")
 _FLOATS = ("rate_present", "rate_present_lower", "rate_present_upper", "rate_absent", "rate_absent_lower",
            "rate_absent_upper", "lift", "odds_ratio", "odds_ratio_lower", "odds_ratio_upper", "p_value", "q_value")
 _FLAGS = ("tested", "replicate", "avoid")
-_SHARES = ("deviant_share", "peer_share", "deviant_lift")
+_SHARES = ("deviant_share", "peer_share", "deviant_lift", "deviant_unit_share", "peer_unit_share",
+           "share_difference", "share_difference_lower", "share_difference_upper", "share_p_value")
 _ADJUSTED = ("adjusted_odds_ratio", "adjusted_lower", "adjusted_upper", "adjusted_p_value")
 _PRACTICE_COLUMNS = ["stage", "feature", "behaviour", "advance_rate_with", "advance_rate_without", "odds_ratio",
-                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share", "also_seen_as",
+                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share", "share_difference", "share_p_value", "also_seen_as",
                      "sentence"]
 # salesperf/deviance.h's kMaxAdjustFor: a discovery is adjusted for at most this many
 # accepted features (the first accepted of its stage).
@@ -115,7 +116,11 @@ def behaviours(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: s
     deviants:
         None, the unit labels of the positive deviants, or an assessment with a
         ``positive_units()`` method: adds ``deviant_share`` and ``peer_share`` (how often
-        the deviants' and the others' trials had the behaviour) to the table.
+        the deviants' and the others' trials had the behaviour) to the table, and the
+        comparison rep by rep (a rep's deals are not independent): ``deviant_units``,
+        ``peer_units``, the mean per-rep shares ``deviant_unit_share`` and
+        ``peer_unit_share``, their ``share_difference`` with Welch's interval
+        (``share_difference_lower`` / ``_upper``) and ``share_p_value``.
     follow_up_window:
         A duration (``"24h"``): how soon after the stage's entry a seller activity counts
         as a follow-up.
@@ -212,6 +217,8 @@ class BehaviourAssessment:
             data[name] = np.asarray(getattr(r, name)).astype(bool)
         for name in _SHARES:
             data[name] = np.asarray(getattr(r, name), dtype=float)
+        for name in ("deviant_units", "peer_units"):
+            data[name] = np.asarray(getattr(r, name), dtype=np.int64)
         for name in _ADJUSTED:
             data[name] = np.asarray(getattr(r, name), dtype=float)
         data["independent"] = np.asarray(r.independent).astype(bool)
@@ -223,8 +230,7 @@ class BehaviourAssessment:
         t = self.table()
         also, over = _screen_words(t)
         t = t[t[flag] & t["independent"]].sort_values("odds_ratio", ascending=ascending, kind="stable")
-        sentence = [s if not over[i] else f"{s} (over and above {', '.join(over[i])})"
-                    for i, s in zip(t.index, t["sentence"])]
+        sentence = [_over_and_above(s, over[i]) for i, s in zip(t.index, t["sentence"])]
         out = pd.DataFrame({
             "stage": t["stage"],
             "feature": t["feature"],
@@ -237,6 +243,8 @@ class BehaviourAssessment:
             "q_value": t["q_value"],
             "deviant_share": t["deviant_share"],
             "peer_share": t["peer_share"],
+            "share_difference": t["share_difference"],
+            "share_p_value": t["share_p_value"],
             "also_seen_as": pd.Series([", ".join(also[i]) for i in t.index], index=t.index, dtype=object),
             "sentence": pd.Series(sentence, index=t.index, dtype=object),
         }, columns=_PRACTICE_COLUMNS)
@@ -247,10 +255,11 @@ class BehaviourAssessment:
         ratio above 1 that are ``independent`` (not explained by a stronger discovery
         of the same stage), the largest odds ratio first, with the stage, the behaviour
         in words, the advance rates with and without it, the odds ratio and its
-        interval, the q-value, the deviants' and peers' shares, ``also_seen_as`` (the
+        interval, the q-value, the deviants' and peers' shares (pooled, and rep by rep:
+        ``share_difference`` and Welch's ``share_p_value``), ``also_seen_as`` (the
         discoveries of the stage that this one explains: those whose ``explained_by``
-        names it first, ", "-joined) and the sentence, which ends with
-        " (over and above <features>)" when the row was adjusted for discoveries
+        names it first, ", "-joined) and the sentence, which says "over and above
+        <features>" inside its closing parenthesis when the row was adjusted for discoveries
         accepted before it."""
         return self._practices("replicate", ascending=False)
 
@@ -295,6 +304,14 @@ class BehaviourAssessment:
             cols += ["deviant_share", "peer_share"]
         table = rep[cols].head(10).to_html(index=False, float_format="{:,.3f}".format)
         return f"<div><b>{head}</b><p>Practices to replicate:</p><ul>{items}</ul>{table}</div>"
+
+
+def _over_and_above(sentence: str, before: list[str]) -> str:
+    """The sentence with "; over and above <before>" inside its closing parenthesis."""
+    if not before:
+        return sentence
+    words = f"over and above {', '.join(before)}"
+    return f"{sentence[:-2]}; {words})." if sentence.endswith(").") else f"{sentence} ({words})"
 
 
 def _screen_words(t: pd.DataFrame) -> tuple[dict[Any, list[str]], dict[Any, list[str]]]:

@@ -523,6 +523,15 @@ TEST(Statistics, MantelHaenszelRobinsBreslowGreenlandAndCmhByHand) {
   EXPECT_DOUBLE_EQ(w.deviant_share[i], 0.4);
   EXPECT_DOUBLE_EQ(w.peer_share[i], 8.0 / 11.0);
   EXPECT_DOUBLE_EQ(w.deviant_lift[i], 0.4 / (8.0 / 11.0));
+  // Rep by rep: r1's share 4/10; peers r2 7/10 and r3 1/1, mean 0.85; difference -0.45.
+  // One deviant unit: no Welch interval or p-value.
+  EXPECT_EQ(w.deviant_units[i], 1);
+  EXPECT_EQ(w.peer_units[i], 2);
+  EXPECT_DOUBLE_EQ(w.deviant_unit_share[i], 0.4);
+  EXPECT_DOUBLE_EQ(w.peer_unit_share[i], 0.85);
+  EXPECT_NEAR(w.share_difference[i], -0.45, 1e-15);
+  EXPECT_TRUE(std::isnan(w.share_difference_lower[i]));
+  EXPECT_TRUE(std::isnan(w.share_p_value[i]));
   // Per unit: trials 10, 10, 1; with the feature 4, 7, 1.
   EXPECT_EQ(std::vector<int64_t>(b.unit_trials.begin() + static_cast<int64_t>(i * 3),
                                  b.unit_trials.begin() + static_cast<int64_t>(i * 3 + 3)),
@@ -548,6 +557,12 @@ TEST(Statistics, MantelHaenszelRobinsBreslowGreenlandAndCmhByHand) {
   EXPECT_TRUE(std::isnan(plain.rows.deviant_share[i]));
   EXPECT_TRUE(std::isnan(plain.rows.peer_share[i]));
   EXPECT_TRUE(std::isnan(plain.rows.deviant_lift[i]));
+  // Deviants r1, r2 (shares 0.4, 0.7), peer r3 (1.0): still one unit on one side.
+  op.deviants = {1, 1, 0};
+  const BehaviourAssessment two = Assess(r, op);
+  EXPECT_DOUBLE_EQ(two.rows.deviant_unit_share[i], 0.55);
+  EXPECT_DOUBLE_EQ(two.rows.share_difference[i], 0.55 - 1.0);
+  EXPECT_TRUE(std::isnan(two.rows.share_difference_upper[i]));
   // Every deal in a deviant unit: peer share NaN.
   op.deviants = {1, 1, 1};
   const BehaviourAssessment all = Assess(r, op);

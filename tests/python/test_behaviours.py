@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import chi2
+from scipy.stats import chi2, ttest_ind
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
@@ -190,6 +190,21 @@ def reference_rows(feats: pd.DataFrame, order: list[str], units: pd.Series, stag
                 row["deviant_share"] = float(x[dev].sum()) / nd if nd else math.nan
                 row["peer_share"] = float(x[~dev].sum()) / npeer if npeer else math.nan
                 row["deviant_lift"] = row["deviant_share"] / row["peer_share"] if npeer and row["peer_share"] else math.nan
+                # Rep by rep: each unit's share of its trials with the feature; Welch.
+                per_unit = x.groupby(at["unit"]).mean()
+                is_dev = per_unit.index.isin(list(deviant_units))
+                d_s, p_s = per_unit[is_dev], per_unit[~is_dev]
+                row.update(deviant_units=len(d_s), peer_units=len(p_s),
+                           deviant_unit_share=d_s.mean() if len(d_s) else math.nan,
+                           peer_unit_share=p_s.mean() if len(p_s) else math.nan,
+                           share_difference=d_s.mean() - p_s.mean() if len(d_s) and len(p_s) else math.nan,
+                           share_difference_lower=math.nan, share_difference_upper=math.nan,
+                           share_p_value=math.nan)
+                if len(d_s) >= 2 and len(p_s) >= 2 and (d_s.var() > 0 or p_s.var() > 0):
+                    welch = ttest_ind(d_s.to_numpy(), p_s.to_numpy(), equal_var=False)
+                    ci = welch.confidence_interval(confidence_level=1 - alpha)
+                    row.update(share_difference_lower=float(ci.low), share_difference_upper=float(ci.high),
+                               share_p_value=float(welch.pvalue))
             out.append(row)
     rows = pd.DataFrame(out)
     rows["q_value"] = math.nan
@@ -313,9 +328,15 @@ def test_matches_reference_on_synthetic_company(run: tuple[Any, Any]) -> None:
     want = reference_rows(feats, order, units, stages, deviant_units=deviant_units)
     t = got.table()
     compare(t, want)
-    for col in ["deviant_share", "peer_share", "deviant_lift"]:
-        np.testing.assert_allclose(t[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-12, equal_nan=True,
-                                   err_msg=col)
+    for col in ["deviant_share", "peer_share", "deviant_lift", "deviant_unit_share", "peer_unit_share",
+                "share_difference"]:
+        np.testing.assert_allclose(t[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-12, atol=1e-15,
+                                   equal_nan=True, err_msg=col)
+    for col in ["share_difference_lower", "share_difference_upper", "share_p_value"]:
+        np.testing.assert_allclose(t[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=col)
+    assert (t["deviant_units"] == want["deviant_units"]).all() and (t["peer_units"] == want["peer_units"]).all()
+    assert t["share_p_value"].notna().sum() > 20  # the Welch comparison is not vacuous
     # trials per stage
     assert got.trials()["trials"].tolist() == [int((feats["stage"] == k).sum()) for k in range(len(stages))]
     # the stage column is categorical in stage order
@@ -364,7 +385,8 @@ def check_practices(got: BehaviourAssessment, want: pd.DataFrame) -> None:
     """replicate() / avoid() against the reference rows: only the independent
     discoveries; also_seen_as = the dependent discoveries of the stage whose
     explained_by names the row first (in feature order); the sentence ends with
-    " (over and above <the stage's independent rows before it by p>)" when there are."""
+    "; over and above <the stage's independent rows before it by p>" inside its closing
+    parenthesis when there are."""
     table = got.table()
     n_suffixed = n_also = 0
     for flag, practices in (("replicate", got.replicate()), ("avoid", got.avoid())):
@@ -382,7 +404,7 @@ def check_practices(got: BehaviourAssessment, want: pd.DataFrame) -> None:
             before = accepted[: accepted.index(feature)][:MAX_ADJUST_FOR]
             base = table[(table["stage"].astype(str) == stage) & (table["feature"] == feature)]["sentence"].item()
             assert "over and above" not in base  # the C++ sentence has no suffix
-            expected = base + (f" (over and above {', '.join(before)})" if before else "")
+            expected = (base[:-2] + f"; over and above {', '.join(before)})." if before else base)
             assert row["sentence"] == expected, (stage, feature)
             n_suffixed += bool(before)
     assert n_also >= 1 and n_suffixed >= 1, "also_seen_as / the suffix are not exercised"
@@ -411,7 +433,7 @@ def test_planted_behaviours_are_found() -> None:
     assert "call@decision_maker" in dm["also_seen_as"].split(", ")
     assert not dm["sentence"].endswith(")")
     fu = practices.loc[("Proposal", "follow_up")]
-    assert fu["sentence"].endswith(" (over and above meeting@decision_maker)")
+    assert fu["sentence"].endswith("; over and above meeting@decision_maker).")
     assert t.loc[("Proposal", "call@decision_maker"), "explained_by"].startswith("meeting@decision_maker")
     assert ("Proposal", "call@decision_maker") not in set(zip(b.avoid()["stage"].astype(str), b.avoid()["feature"]))
     # the estimates are near the planted odds multipliers (x1.8, x1.5)
@@ -438,7 +460,7 @@ def test_tables_words_and_repr(run: tuple[Any, Any]) -> None:
     rep = b.replicate()
     assert list(rep.columns) == ["stage", "feature", "behaviour", "advance_rate_with", "advance_rate_without",
                                  "odds_ratio", "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share",
-                                 "peer_share", "also_seen_as", "sentence"]
+                                 "peer_share", "share_difference", "share_p_value", "also_seen_as", "sentence"]
     assert rep["odds_ratio"].is_monotonic_decreasing and (rep["odds_ratio"] > 1).all()
     av = b.avoid()
     assert av.empty or ((av["odds_ratio"] < 1).all() and av["odds_ratio"].is_monotonic_increasing)
