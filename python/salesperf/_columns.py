@@ -242,3 +242,22 @@ def amount_spec(col: Any, *, name: str = "amount") -> tuple[np.ndarray, np.ndarr
         # Nullable floats keep NaN (as distinct from NA) as a value.
         return values, (None if valid.all() else valid.view(np.uint8))
     return s.to_numpy().astype(np.float64, copy=False), None
+
+
+def duration_ns(value: Any, name: str, *, positive: bool = False) -> int:
+    """A duration given as text ("24h", "90d", "13w") or a timedelta, in nanoseconds.
+
+    A bare number is an error (is 7 days, hours or nanoseconds?), as are NaT and, with
+    ``positive``, a duration that is not above zero; each message names ``name``."""
+    if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"{name}: give a duration such as '24h' or '90d', not the number {value!r}")
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError) as e:
+        raise InvalidArgumentError(f"{name}: {value!r} is not a duration ({e})") from None
+    if pd.isna(td):
+        raise InvalidArgumentError(f"{name}: NaT is not a duration")
+    ns = int(td.value)
+    if positive and ns <= 0:
+        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
+    return ns

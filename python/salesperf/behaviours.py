@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._columns import duration_ns
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
@@ -51,24 +52,11 @@ _SHARES = ("deviant_share", "peer_share", "deviant_lift", "deviant_unit_share", 
            "share_difference", "share_difference_lower", "share_difference_upper", "share_p_value")
 _ADJUSTED = ("adjusted_odds_ratio", "adjusted_lower", "adjusted_upper", "adjusted_p_value")
 _PRACTICE_COLUMNS = ["stage", "feature", "behaviour", "advance_rate_with", "advance_rate_without", "odds_ratio",
-                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share", "share_difference", "share_p_value", "also_seen_as",
-                     "sentence"]
+                     "odds_ratio_lower", "odds_ratio_upper", "q_value", "deviant_share", "peer_share",
+                     "share_difference", "share_p_value", "also_seen_as", "sentence"]
 # salesperf/deviance.h's kMaxAdjustFor: a discovery is adjusted for at most this many
 # accepted features (the first accepted of its stage).
 _MAX_ADJUST_FOR = 8
-
-
-def _window_ns(value: Any) -> int:
-    if isinstance(value, (bool, int, float, np.integer, np.floating)):
-        raise InvalidArgumentError(
-            f"follow_up_window: give a duration such as '24h' or '2d', not the number {value!r}")
-    try:
-        td = pd.Timedelta(value)
-    except (ValueError, TypeError) as e:
-        raise InvalidArgumentError(f"follow_up_window: {value!r} is not a duration ({e})") from None
-    if pd.isna(td):
-        raise InvalidArgumentError("follow_up_window: NaT is not a duration")
-    return int(td.value)
 
 
 def _deviant_flags(deviants: Any, unit_names: list[str]) -> list[int]:
@@ -157,7 +145,7 @@ def behaviours(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: s
         raise InvalidArgumentError(f"timelines must be salesperf.Timelines, not {type(timelines).__name__}")
     if timelines._log is not log:
         raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
-    window = _window_ns(follow_up_window)
+    window = duration_ns(follow_up_window, "follow_up_window")
     if isinstance(min_support, bool) or not isinstance(min_support, (int, np.integer)):
         raise InvalidArgumentError(f"min_support must be an integer, not {min_support!r}")
     units = _units(log, by, owner)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._columns import duration_ns
 from .calendar import Calendar
 from ._state import MergeableState
 from .errors import InvalidArgumentError
@@ -48,17 +49,6 @@ from .stages import Timelines
 
 TABLE_COLUMNS = ("unit", "period", "indicator", "value", "lower", "upper", "n",
                  "previous", "p_change", "immature")
-
-
-def _ns(value: Any, name: str) -> int:
-    """A positive duration from text ("7d", "1h", "2w") or a timedelta, in ns."""
-    try:
-        ns = int(pd.Timedelta(value).value)
-    except (ValueError, TypeError) as e:
-        raise InvalidArgumentError(f"{name}: not a duration: {value!r}") from e
-    if ns <= 0:
-        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
-    return ns
 
 
 def _unique_mapping(mapping: Mapping[Any, Any] | pd.Series, where: str, key: str) -> pd.Series:
@@ -138,11 +128,11 @@ def indicators(log: EventLog, timelines: Timelines, *, by: Any = "rep", period: 
     if timelines._log is not log:
         raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
     calendar = period if isinstance(period, Calendar) else Calendar(period)
-    window = None if conversion_window is None else _ns(conversion_window, "conversion_window")
+    window = None if conversion_window is None else duration_ns(conversion_window, "conversion_window", positive=True)
     units = _units(log, by, owner)
     core = _core.compute_indicators(timelines.machine._core, log._core, timelines._core, units,
-                                    calendar.spec, window, _ns(response_window, "response_window"),
-                                    _ns(resolution, "resolution"), int(threads))
+                                    calendar.spec, window, duration_ns(response_window, "response_window", positive=True),
+                                    duration_ns(resolution, "resolution", positive=True), int(threads))
     return Indicators(core)
 
 

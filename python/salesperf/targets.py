@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._columns import duration_ns
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
@@ -40,16 +41,6 @@ from .stages import Timelines
 _FLOATS = ("target", "value", "value_se", "wins_needed", "rate", "win_probability", "lag_days", "entries_needed",
            "entries_per_week", "entries_lower", "entries_upper", "occurrences_per_entry", "occurrences_per_week",
            "run_rate", "gap_per_week")
-
-
-def _ns(value: Any, name: str) -> int:
-    """A duration: "90d", "13w", a Timedelta."""
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidArgumentError(f"{name}: give a duration such as '90d' or '13w', not the number {value!r}")
-    try:
-        return int(pd.Timedelta(value).value)
-    except (ValueError, TypeError) as e:
-        raise InvalidArgumentError(f"{name}: {value!r} is not a duration ({e})") from None
 
 
 def targets(log: EventLog, timelines: Timelines, target: float | Mapping[str, float] | pd.Series, *,
@@ -89,7 +80,7 @@ def targets(log: EventLog, timelines: Timelines, target: float | Mapping[str, fl
     else:
         pairs = [(n, float(target)) for n in names]
     core = _core.plan_targets(log._core, timelines._core, units, start, end, pairs, rates,
-                              _ns(lookback, "lookback"), int(min_won), int(draws), int(seed), float(interval),
+                              duration_ns(lookback, "lookback"), int(min_won), int(draws), int(seed), float(interval),
                               timelines.machine._core)
     return TargetPlan(core, period)
 
@@ -172,8 +163,8 @@ def what_if(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str 
         raise InvalidArgumentError(f"stage: no open stage {stage!r}; stages are {names}")
     week = 7 * 86_400 * 10**9
     units = _units(log, by, owner)
-    w = _core.what_if(log._core, timelines._core, units, _ns(horizon, "horizon") / week, int(add_reps),
-                      _ns(ramp, "ramp") / week, k, float(raise_by), _ns(lookback, "lookback"), int(min_won))
+    w = _core.what_if(log._core, timelines._core, units, duration_ns(horizon, "horizon") / week, int(add_reps),
+                      duration_ns(ramp, "ramp") / week, k, float(raise_by), duration_ns(lookback, "lookback"), int(min_won))
     return pd.Series({"baseline_revenue": w.baseline_revenue, "add_reps_revenue": w.add_reps_revenue,
                       "raise_stage_revenue": w.raise_stage_revenue, "median_unit_weekly": w.median_unit_weekly})
 

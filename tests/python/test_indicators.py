@@ -772,3 +772,24 @@ def test_indicator_names_of_the_reference_cover_the_table(plain: Case) -> None:
     acc = accumulate(plain.events, plain.timelines, single_unit(plain.events), calendar="quarter",
                      windows=stage_windows(plain.timelines))
     assert names == set(indicator_names(acc))
+
+
+def test_durations_are_text_or_timedeltas_never_bare_numbers() -> None:
+    """One parser for every duration option (salesperf._columns.duration_ns): a bare
+    number is refused (7 what?), as are NaT, text that is not a duration and, where the
+    option must be positive, zero; each message names the option."""
+    from salesperf._columns import duration_ns
+    from salesperf.errors import InvalidArgumentError
+
+    assert duration_ns("24h", "w") == 24 * 3600 * 10**9
+    assert duration_ns(pd.Timedelta(days=2), "w") == 2 * 86_400 * 10**9
+    assert duration_ns("0s", "ramp") == 0
+    for bad, match in ((7, "response_window: give a duration"), (True, "response_window: give a duration"),
+                       (pd.NaT, "response_window: NaT"), ("soon", "response_window: 'soon' is not a duration"),
+                       ("0s", "response_window must be positive")):
+        with pytest.raises(InvalidArgumentError, match=match):
+            duration_ns(bad, "response_window", positive=True)
+    co = salesperf.synth.company(events=5_000, seed=1)
+    log = co.event_log()
+    with pytest.raises(InvalidArgumentError, match="response_window"):
+        salesperf.indicators(log, co.stage_model().run(log), response_window=7)
