@@ -11,7 +11,7 @@ True
 
 from __future__ import annotations
 
-from . import crm, datasets, errors, stats, synth
+from . import crm, datasets, errors, plots, stats, synth
 from ._core import __version__
 from .behaviours import BehaviourAssessment, behaviours
 from .calendar import Calendar
@@ -21,6 +21,7 @@ from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .funnel import Funnel, funnel
 from .indicators import Indicators, deal_warnings, indicators
 from .leaks import LeakAssessment, LeakCounts, leak_counts, leaks
+from .scoring import SCORECARD_SCHEMA, read_scorecard, scorecard, write_scorecard
 from .practices import Instrument, PracticeAssessment, Questionnaire, practice_signals, practices, score_answers
 from .stages import StageMachine, StageModel, Timelines
 from .targets import PlanVsActual, TargetPlan, key_account_summary, key_accounts, plan_vs_actual, targets, what_if
@@ -52,6 +53,7 @@ __all__ = [
     "__version__",
     "crm",
     "datasets",
+    "plots",
     "deal_warnings",
     "errors",
     "funnel",
@@ -70,4 +72,8 @@ __all__ = [
     "key_accounts",
     "key_account_summary",
     "what_if",
+    "SCORECARD_SCHEMA",
+    "scorecard",
+    "write_scorecard",
+    "read_scorecard",
 ]
