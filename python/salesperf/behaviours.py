@@ -265,13 +265,17 @@ class BehaviourAssessment:
 
     def __repr__(self) -> str:
         t = self.table()
-        rep = self.replicate()
         found = t["replicate"] | t["avoid"]
-        head = (f"BehaviourAssessment(by {self.unit_kind}: {len(self.unit_names):,} units, "
+        return (f"BehaviourAssessment(by {self.unit_kind}: {len(self.unit_names):,} units, "
                 f"{len(self.stage_names)} stages x {t['feature'].nunique()} behaviours, "
-                f"{int(t['tested'].sum())} tested, {len(rep)} to replicate, "
+                f"{int(t['tested'].sum())} tested, {int((t['replicate'] & t['independent']).sum())} to replicate, "
                 f"{int((t['avoid'] & t['independent']).sum())} to avoid, "
                 f"{int((found & ~t['independent']).sum())} explained by others)")
+
+    def summary(self) -> str:
+        """The one-line description, then the first ten practices to replicate as sentences."""
+        head = repr(self)
+        rep = self.replicate()
         if rep.empty:
             return head + "\nNo practice to replicate at this false discovery rate."
         lines = [head, "Practices to replicate:"]
@@ -282,7 +286,7 @@ class BehaviourAssessment:
 
     def _repr_html_(self) -> str:
         rep = self.replicate()
-        head = html.escape(repr(self).splitlines()[0])
+        head = html.escape(repr(self))
         if rep.empty:
             return f"<div><b>{head}</b><p>No practice to replicate at this false discovery rate.</p></div>"
         items = "".join(f"<li>{html.escape(s)}</li>" for s in rep["sentence"].head(10))

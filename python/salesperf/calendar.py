@@ -195,3 +195,14 @@ class Calendar:
 
     def __repr__(self) -> str:
         return f"Calendar({self.spec!r})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from .event_log import _html_table
+
+        start = self.fiscal_year_start_month
+        month = pd.Timestamp(2000, start, 1).strftime("%B")
+        rows = [("spec", self.spec), ("grain", self.grain), ("year starts in", month),
+                ("label of period 0", self.labels([0])[0])]
+        return f"<div><b>{html.escape(repr(self))}</b>{_html_table(('property', 'value'), rows)}</div>"

@@ -113,6 +113,22 @@ class Vocabulary:
         rules = f", prefixes {self.prefixes}" if self.prefixes else ""
         return f"Vocabulary({len(self)} actions: {counts}{rules})"
 
+    def _repr_html_(self, max_rows: int = 40) -> str:
+        actions = list(self.actions.items())
+        rows: list[Sequence[Any]] = [(a, actor) for a, actor in actions[:max_rows]]
+        if len(actions) > max_rows:
+            rows.append((f"... {len(actions) - max_rows} more", ""))
+        rows += [(f"{prefix}*", actor) for prefix, actor in self.prefixes.items()]
+        return f"<div><b>{html.escape(repr(self))}</b>{_html_table(('action', 'actor'), rows)}</div>"
+
+
+def _html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> str:
+    """A small HTML table, every cell escaped (used by the ``_repr_html_`` methods)."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
 
 VocabularyLike = Union[Vocabulary, Mapping[str, str], None]
 

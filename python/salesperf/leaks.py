@@ -162,6 +162,24 @@ class LeakCounts(MergeableState):
     def __repr__(self) -> str:
         return f"LeakCounts(by {self._core.unit_kind}: {len(self.units):,} units, {len(self.stage_names) - 2} open stages)"
 
+    def _repr_html_(self) -> str:
+        from .event_log import _html_table
+
+        c = self._core
+        reached = np.asarray(c.reached, dtype=np.int64).sum(axis=0)  # cohort x open stage
+        won = np.asarray(c.won, dtype=np.int64).sum(axis=0)
+        deals = np.asarray(c.deals, dtype=np.int64).sum(axis=0)
+        past = bool(deals[1] > 0)
+        header = ["stage", "reached"] + (["reached (past cohort)"] if past else [])
+        rows = [[s, f"{reached[0, k]:,}"] + ([f"{reached[1, k]:,}"] if past else [])
+                for k, s in enumerate(self.stage_names[: int(c.num_open)])]
+        rows.append(["Won", f"{won[0]:,}"] + ([f"{won[1]:,}"] if past else []))
+        outside = int(np.asarray(c.outside, dtype=np.int64).sum())
+        note = (f"{int(deals[0]):,} deals in the funnel" + (f", {int(deals[1]):,} in the past cohort" if past else "")
+                + f", {outside:,} outside it")
+        return (f"<div><b>{html.escape(repr(self))}</b><p>{html.escape(note)}</p>"
+                f"{_html_table(header, rows)}</div>")
+
 
 class LeakAssessment:
     """The leaks of one benchmark: :meth:`table` (unit x stage), :meth:`units` (the

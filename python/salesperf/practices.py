@@ -106,6 +106,15 @@ class Instrument:
     def __repr__(self) -> str:
         return f"Instrument({self.name!r} v{self.version}: {len(self._core.statements)} statements, scale {self.scale})"
 
+    def _repr_html_(self) -> str:
+        from .event_log import _html_table
+
+        per_practice: dict[str, int] = {}
+        for s in self._core.statements:
+            per_practice[s.practice] = per_practice.get(s.practice, 0) + 1
+        rows = [(p.id, p.name, per_practice.get(p.id, 0)) for p in self._core.practices]
+        return f"<div><b>{html.escape(repr(self))}</b>{_html_table(('practice', 'name', 'statements'), rows)}</div>"
+
 
 class Questionnaire:
     """Scored answers: :meth:`practices` and :meth:`statements`."""

@@ -253,6 +253,16 @@ class StageMachine:
     def __repr__(self) -> str:
         return f"StageMachine(stages={self.stage_names}, warnings={len(self.warnings)})"
 
+    def _repr_html_(self) -> str:
+        from .event_log import _html_table
+
+        names = self.stage_names
+        n_open = int(self._core.num_open)
+        rows = [(i + 1, s, "open" if i < n_open else "terminal") for i, s in enumerate(names)]
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f"<div><b>{html.escape(repr(self))}</b>{_html_table(('#', 'stage', 'kind'), rows)}"
+                + (f"<ul>{warnings}</ul>" if warnings else "") + "</div>")
+
 
 def _times(ns: np.ndarray) -> pd.Series:
     """UTC timestamps of int64 nanoseconds (INT64_MIN, NaT's bit pattern, stays NaT)."""

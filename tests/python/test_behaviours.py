@@ -478,7 +478,8 @@ def test_tables_words_and_repr(run: tuple[Any, Any]) -> None:
     full = pooled[(pooled["present"] > 0) & (pooled["absent"] > 0) & pooled["odds_ratio"].notna()]["sentence"]
     assert len(full) > 0 and not full.str.contains("within the same").any()
     assert full.str.contains(r"\(odds x[0-9.]+, 95% CI [0-9.]+-[0-9.]+; [0-9,]+ of [0-9,]+ deals\)\.$").all()
-    text = repr(b)
+    assert "\n" not in repr(b) and f"{len(rep)} to replicate" in repr(b)
+    text = b.summary()
     assert "Practices to replicate:" in text and rep["sentence"].iloc[0] in text
     page = b._repr_html_()
     assert "<li>" in page and "deviant_share" in page
