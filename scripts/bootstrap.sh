@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libabsl-dev libeigen3-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev libboost-math-dev cmake ninja-build g++ python3-venv)
+debs=(libabsl-dev libeigen3-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev libboost-math-dev doxygen chromium cmake ninja-build g++ python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -21,6 +21,7 @@ from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .funnel import Funnel, funnel
 from .indicators import Indicators, deal_warnings, indicators
 from .leaks import LeakAssessment, LeakCounts, leak_counts, leaks
+from .report import Report, build_report
 from .scoring import SCORECARD_SCHEMA, read_scorecard, scorecard, write_scorecard
 from .practices import Instrument, PracticeAssessment, Questionnaire, practice_signals, practices, score_answers
 from .stages import StageMachine, StageModel, Timelines
@@ -76,4 +77,6 @@ __all__ = [
     "scorecard",
     "write_scorecard",
     "read_scorecard",
+    "Report",
+    "build_report",
 ]

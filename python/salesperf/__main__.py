@@ -1,27 +1,41 @@
 """The ``salesperf`` command.
 
+``salesperf report EVENTS --model MODEL [--plan PLAN] [--survey ANSWERS] -o report.html``
+reads an event log (CSV, CSV.gz or Parquet) and a stage model (TOML or JSON), runs the
+whole pipeline and writes one self-contained HTML report (:mod:`salesperf.report`).
+``salesperf score EVENTS --model MODEL -o scores.parquet|csv`` writes the rep x period
+scorecard (:mod:`salesperf.scoring`) for scripts.
+
 ``salesperf demo`` generates a synthetic company, ingests its event log and prints
 the ingest accounting, events by actor and action, deals by rep, the funnel by
 buyer-defined stage, the key leading indicators, the leaks and the nine practices,
 positive deviants, the practices to replicate, the skill/will diagnosis, the plan that
-works backwards from the number and the plan against actual, and saves the charts;
-``salesperf demo --bpic2012`` does the same on the real BPI Challenge 2012 log.
-Exit codes: 0 done, 2 bad input or arguments, 1 an internal error.
+works backwards from the number and the plan against actual, and saves the charts
+and the HTML report; ``salesperf demo --bpic2012`` does the same on the real BPI
+Challenge 2012 log.
+
+Exit codes: 0 done; 2 bad input or arguments (one line on stderr,
+``salesperf: <file>: <what is wrong>``, naming the row, column or rule); 1 an
+internal error (one line; please report it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import datasets, synth
+from .behaviours import behaviours
+from .deviance import deviants, diagnose
 from .errors import Error, InternalError
 from .event_log import EventLog
 from .funnel import funnel
@@ -29,8 +43,6 @@ from .indicators import _units, deal_warnings, indicators
 from .leaks import leaks
 from .practices import practices
 from .stages import StageModel, Timelines
-from .behaviours import behaviours
-from .deviance import deviants, diagnose
 from .targets import key_account_summary, key_accounts, plan_vs_actual, targets, what_if
 
 
@@ -279,10 +291,9 @@ def _print_deviance(log: EventLog, timelines: Timelines, out: str | None, covari
         _save(diag.chart(), out, "rep_quadrant.png")
 
 
-def _print_plan_vs_actual(log: EventLog, timelines: Timelines) -> None:
-    """Each rep's bookings objective for the quarter that holds as_of, and key accounts."""
-    if log.codes("rep") is None:
-        return
+def _demo_objectives(log: EventLog, timelines: Timelines) -> tuple[pd.DataFrame, pd.Period, pd.Period]:
+    """Each rep's bookings objective for the quarter that holds as_of: 110% of their
+    won dollars of the quarter before (reps who won nothing then have none)."""
     as_of = timelines.as_of
     quarter = pd.Period(as_of.tz_convert(None), freq="Q")
     previous = quarter - 1
@@ -293,7 +304,18 @@ def _print_plan_vs_actual(log: EventLog, timelines: Timelines) -> None:
     won = deals["outcome"].astype(str) == "won"
     last = deals.loc[won & (won_at == previous), "value"].groupby(owner[won & (won_at == previous)]).sum()
     objectives = pd.DataFrame({"unit": last.index, "period": str(quarter), "target": 1.1 * last.to_numpy()})
-    objectives = objectives[objectives["target"] > 0]
+    return objectives[objectives["target"] > 0].reset_index(drop=True), quarter, previous
+
+
+def _print_plan_vs_actual(log: EventLog, timelines: Timelines) -> None:
+    """Each rep's bookings objective for the quarter that holds as_of, and key accounts."""
+    if log.codes("rep") is None:
+        return
+    as_of = timelines.as_of
+    deals = timelines.deals
+    units = _units(log, "rep", "most_active")
+    owner = pd.Series(np.asarray(list(units.names), dtype=object)[np.asarray(units.of_deal)], index=deals.index)
+    objectives, quarter, previous = _demo_objectives(log, timelines)
     start = time.perf_counter()
     pva = plan_vs_actual(log, timelines, objectives)
     elapsed = time.perf_counter() - start
@@ -349,6 +371,21 @@ def _save_charts(lk: Any, pa: Any, out: str) -> None:
     print("charts: " + ", ".join(paths))
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "progress", False)) or sys.stderr.isatty()
+
+
+def _write_report(args: argparse.Namespace, log: EventLog, timelines: Timelines, **options: Any) -> None:
+    """The demo's HTML report, beside its charts."""
+    if not args.out:
+        return
+    from .report import build_report
+
+    path = build_report(log, timelines, progress=_progress(args), **options).save(
+        os.path.join(args.out, "report.html"))
+    print(f"report: {path}")
+
+
 def _demo(args: argparse.Namespace) -> int:
     if args.bpic2012:
         start = time.perf_counter()
@@ -359,6 +396,10 @@ def _demo(args: argparse.Namespace) -> int:
         _print_indicators(log, timelines, "month")
         # A decline by the institute is its qualification at work, not a lost sale.
         _print_leaks_and_practices(log, timelines, args.out, answers=None, disqualify=["A_DECLINED"])
+        objectives = _demo_objectives(log, timelines)[0]
+        _write_report(args, log, timelines, title="BPI Challenge 2012: loan applications as a sales funnel",
+                      period="month", disqualify=["A_DECLINED"], covariates=[],
+                      objectives=objectives if len(objectives) else None)
         print(f"\nData: {datasets.BPIC2012_CITATION}")
         return 0
     start = time.perf_counter()
@@ -374,38 +415,250 @@ def _demo(args: argparse.Namespace) -> int:
     _print_indicators(log, timelines, "quarter")
     # Proposals wait on the proposal desk (sales support); answers to the practice
     # questionnaire come from a synthetic survey of 4 managers and 24 reps.
-    _print_leaks_and_practices(log, timelines, args.out, answers=synth.survey(seed=args.seed),
+    answers = synth.survey(seed=args.seed)
+    _print_leaks_and_practices(log, timelines, args.out, answers=answers,
                                support_stages=["Proposal"], qualification_stage="Qualified")
-    _print_deviance(log, timelines, args.out, ["segment", "lead_source", "product", "territory"])
+    covariates = ["segment", "lead_source", "product", "territory"]
+    _print_deviance(log, timelines, args.out, covariates)
     _print_targets(log, timelines, args.out)
     _print_plan_vs_actual(log, timelines)
+    objectives = _demo_objectives(log, timelines)[0]
+    _write_report(args, log, timelines, title="salesperf demo: a synthetic company", period="quarter",
+                  answers=answers, covariates=covariates, support_stages=["Proposal"],
+                  qualification_stage="Qualified", objectives=objectives if len(objectives) else None)
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# ------------------------------------------------------------------- report and score
+class BadInput(Exception):
+    """A bad input file or argument: exit code 2, ``salesperf: <where>: <what>``."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+@contextlib.contextmanager
+def _about(where: str) -> Iterator[None]:
+    """Turns what reading ``where`` may raise for a bad file into :class:`BadInput`."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except InternalError:
+        raise
+    except (Error, OSError, UnicodeDecodeError, pa.ArrowInvalid, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as e:
+        what = _one_line(e)
+        if isinstance(e, OSError) and e.strerror:
+            what = e.strerror.lower()
+        raise BadInput(where, what) from None
+
+
+# Columns with a role in the event log; every other column is read as a dimension.
+_ROLE_COLUMNS = ("deal", "time", "action", "actor", "rep", "account", "contact", "contact_role", "amount")
+
+
+def _existing(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(path, f"no such file ({what})")
+    if not p.is_file():
+        raise BadInput(path, f"not a file ({what})")
+    return p
+
+
+def _read_events(path: str, covariates: Sequence[str]) -> EventLog:
+    """EVENTS: .csv, .csv.gz or .parquet with deal, time, action and actor columns
+    (rep, account, contact, contact_role, amount when present); the other columns are
+    dimensions (segment, territory, ...)."""
+    p = _existing(path, "the events")
+    name = p.name.lower()
+    with _about(path):
+        if name.endswith((".csv", ".csv.gz")):
+            import pyarrow.csv as pacsv
+
+            header = list(pacsv.open_csv(p).schema.names)
+            reader: Any = EventLog.read_csv
+        elif name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            header = list(pq.read_schema(p).names)
+            reader = EventLog.read_parquet
+        else:
+            raise BadInput(path, f"unknown format {''.join(p.suffixes) or p.name!r}: give .csv, .csv.gz or .parquet")
+        dims = [c for c in header if c not in _ROLE_COLUMNS]
+        for c in covariates:
+            if c not in dims:
+                raise BadInput(path, f"--covariates: no dimension column {c!r}; the dimension columns are {dims}")
+        log: EventLog = reader(p, dimensions=dims)
+    if len(log) == 0:
+        raise BadInput(path, f"no event was accepted ({log.report.summary().splitlines()[0]})")
+    return log
+
+
+def _read_model(path: str) -> StageModel:
+    p = _existing(path, "the stage model")
+    name = p.name.lower()
+    with _about(path):
+        if name.endswith(".toml"):
+            return StageModel.from_toml(p)
+        if name.endswith(".json"):
+            return StageModel.from_json(p)
+    raise BadInput(path, f"unknown format {p.suffix or p.name!r}: give a .toml or .json stage model")
+
+
+def _read_table(path: str, what: str) -> pd.DataFrame:
+    p = _existing(path, what)
+    with _about(path):
+        if p.name.lower().endswith(".parquet"):
+            return pd.read_parquet(p)
+        return pd.read_csv(p, dtype=str)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[EventLog, Timelines, list[str]]:
+    covariates = [c.strip() for c in args.covariates.split(",") if c.strip()] if args.covariates else []
+    log = _read_events(args.events, covariates)
+    model = _read_model(args.model)
+    with _about(args.model):
+        timelines = model.run(log)
+    return log, timelines, covariates
+
+
+def _by(args: argparse.Namespace) -> Any:
+    return None if args.by in ("none", "") else args.by
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .practices import score_answers
+    from .report import build_report
+
+    log, timelines, covariates = _inputs(args)
+    by = _by(args)
+    if by is not None and by != "rep" and by not in log.dimension_names:
+        raise BadInput(args.events, f"--by: no column {by!r}; give 'rep', 'none' or one of {log.dimension_names}")
+    objectives = answers = None
+    if args.plan:
+        objectives = _read_table(args.plan, "the objectives")
+        with _about(args.plan):  # the objectives are checked here, so an error names the file
+            plan_vs_actual(log, timelines, objectives, by=by if by is not None else "rep")
+    if args.survey:
+        table = _read_table(args.survey, "the questionnaire answers")
+        with _about(args.survey):
+            answers = score_answers(table)
+    report = build_report(log, timelines, objectives=objectives, answers=answers,
+                          covariates=covariates or None, by=by, period=args.period,
+                          title=args.title or f"salesperf report: {Path(args.events).name}",
+                          progress=_progress(args))
+    with _about(args.output):
+        path = report.save(args.output)
+    print(f"report: {path} ({len(report.reps)} coaching pages)")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .scoring import scorecard, write_scorecard
+
+    out = Path(args.output)
+    if not out.name.lower().endswith((".parquet", ".csv")):
+        raise BadInput(args.output, f"unknown format {out.suffix or out.name!r}: give .parquet or .csv")
+    log, timelines, covariates = _inputs(args)
+    with _about(args.events):
+        df = scorecard(log, timelines, by=_by(args), period=args.period, covariates=covariates or None)
+    with _about(args.output):
+        path = write_scorecard(df, out)
+    print(f"scorecard: {path} ({len(df):,} rows x {len(df.columns)} columns)")
+    return 0
+
+
+_EPILOG = """exit codes:
+  0  done
+  2  bad input or arguments: one line on stderr, "salesperf: <file>: <what is wrong>",
+     naming the row, column or rule (a missing or unreadable file, a bad stage model,
+     missing columns, malformed objectives or answers)
+  1  internal error: one line on stderr; please report it with the command and input
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="salesperf",
+        prog="salesperf", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
         description="Sales performance analytics on buyer-behaviour event logs.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run on a synthetic company (or --bpic2012)")
+
+    def inputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("events", metavar="EVENTS",
+                       help="the event log: .csv, .csv.gz or .parquet with columns deal, time, action, actor "
+                            "(and rep, account, contact, contact_role, amount when present; other columns are "
+                            "dimensions)")
+        p.add_argument("--model", required=True, metavar="MODEL", help="the stage model: .toml or .json")
+        p.add_argument("--by", default="rep",
+                       help="the units: 'rep' (default), a dimension column, or 'none'")
+        p.add_argument("--covariates", default="", metavar="A,B",
+                       help="dimension columns describing the deal mix (default: every dimension column)")
+        p.add_argument("--progress", action="store_true",
+                       help="show the progress bar even when stderr is not a terminal")
+
+    report = sub.add_parser("report", help="write the HTML report of an event log", epilog=_EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    inputs(report)
+    report.add_argument("--plan", metavar="PLAN",
+                        help="objectives CSV (unit, target, period or period_start and period_end; optional "
+                             "metric, margin_rate) for the plan against actual")
+    report.add_argument("--survey", metavar="ANSWERS",
+                        help="questionnaire answers CSV (respondent, role, statement, value)")
+    report.add_argument("--period", default="month", help="the indicators' calendar (default month)")
+    report.add_argument("--title", default=None, help="the report's title")
+    report.add_argument("-o", "--output", default="report.html", help="the HTML file (default report.html)")
+
+    score = sub.add_parser("score", help="write the rep x period scorecard (.parquet or .csv)", epilog=_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    inputs(score)
+    score.add_argument("--period", default="week", help="the scorecard's period (default week)")
+    score.add_argument("-o", "--output", required=True, help="scores.parquet or scores.csv")
+
+    demo = sub.add_parser("demo", help="run on a synthetic company (or --bpic2012)", epilog=_EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--events", type=int, default=200_000,
                       help="events to generate (default 200,000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument("--out", default="salesperf-demo",
-                      help="folder for the charts (default ./salesperf-demo; '' for none)")
+                      help="folder for the charts and report.html (default ./salesperf-demo; '' for none)")
     demo.add_argument("--bpic2012", action="store_true",
                       help="use the real BPI Challenge 2012 log from ../shared/data")
-    args = parser.parse_args(argv)
+    demo.add_argument("--progress", action="store_true",
+                      help="show the progress bar even when stderr is not a terminal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"demo": _demo, "report": _report, "score": _score}
     try:
-        if args.command == "demo":
-            return _demo(args)
-    except InternalError as e:
-        print(f"salesperf: internal error: {e}", file=sys.stderr)
-        return 1
-    except (Error, FileNotFoundError, ValueError) as e:
-        print(f"salesperf: {e}", file=sys.stderr)
+        return commands[args.command](args)
+    except BadInput as e:
+        print(f"salesperf: {e.where}: {e.what}", file=sys.stderr)
         return 2
-    return 2
+    except InternalError as e:
+        print(f"salesperf: internal error: {_one_line(e)} (please report it with the command and input)",
+              file=sys.stderr)
+        return 1
+    except (Error, FileNotFoundError) as e:
+        print(f"salesperf: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("salesperf: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
+        print(f"salesperf: internal error: {type(e).__name__}: {_one_line(e)} "
+              "(please report it with the command and input)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ points at the sentence to settle. Tests marked "reading" check only such choices
 from __future__ import annotations
 
 import functools
-import math
 import pickle
 import struct
 from dataclasses import dataclass, field
