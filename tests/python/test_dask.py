@@ -1,0 +1,170 @@
+"""salesperf.dask on a real distributed.LocalCluster (2 worker processes over TCP): the
+merged accumulators are byte-identical to a single process's, every row is accounted
+for, and a frame that splits a deal is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import salesperf
+from salesperf.errors import InvalidArgumentError
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+spd = pytest.importorskip("salesperf.dask")
+
+DIMENSIONS = ["segment", "territory", "product", "lead_source", "team"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
+        assert all(addr.startswith("tcp://") for addr in c.scheduler_info()["workers"])
+        yield c
+
+
+@pytest.fixture(scope="module")
+def company() -> Any:
+    return salesperf.synth.company(events=80_000, seed=11)
+
+
+def ingest_options(company: Any) -> dict[str, Any]:
+    return {"vocabulary": company.vocabulary, "dimensions": DIMENSIONS}
+
+
+def single_process(events: pd.DataFrame, company: Any, model: Any, by: Any, period: str) -> dict[str, Any]:
+    log = salesperf.EventLog.from_pandas(events, **ingest_options(company))
+    timelines = model.run(log)
+    return {"log": log,
+            "indicators": salesperf.indicators(log, timelines, by=by, period=period),
+            "funnel": salesperf.funnel(log, timelines, by=by),
+            "leak_counts": salesperf.leak_counts(log, timelines, by=by)}
+
+
+@pytest.mark.parametrize("by,period", [("rep", "month"), ("segment", "week"), (None, "quarter")])
+def test_cluster_result_is_byte_identical_to_one_process(client: Any, company: Any, by: Any, period: str) -> None:
+    model = company.stage_model(stall_after="45d", close_stalled_after="30d")
+    frame = spd.partition_by_deal(dd.from_pandas(company.events, npartitions=3), npartitions=5)
+    result = spd.run(frame, model, by=by, period=period, ingest=ingest_options(company))
+    ref = single_process(company.events, company, model, by, period)
+    # every partition held whole deals, and more than one partition held some
+    assert result.ingest.partitions == 5
+    assert result.ingest.deals == ref["log"].num_deals
+    for name in ("indicators", "funnel", "leak_counts"):
+        assert getattr(result, name).to_bytes() == ref[name].to_bytes(), name
+    pd.testing.assert_frame_equal(result.indicators.table(), ref["indicators"].table())
+    assert result.as_of == model.run(ref["log"]).as_of
+
+
+def test_ingest_accounting_adds_up_over_partitions(client: Any, company: Any) -> None:
+    events = company.events.copy()
+    events["action"] = events["action"].astype(object)
+    events["deal"] = events["deal"].astype(object)
+    rng = np.random.default_rng(4)
+    bad = rng.choice(len(events), 40, replace=False)
+    events.loc[bad[:15], "deal"] = None                 # missing deal ids
+    events.loc[bad[15:30], "action"] = "fax_sent"        # unknown action
+    events.loc[bad[30:], "amount"] = np.nan              # NaN amounts (rejected by default)
+    frame = spd.partition_by_deal(dd.from_pandas(events, npartitions=4), npartitions=3)
+    model = company.stage_model()
+    result = spd.run(frame, model, ingest=ingest_options(company))
+    ref = salesperf.EventLog.from_pandas(events, **ingest_options(company)).report
+    got = result.ingest
+    assert got.rows_in == len(events) == got.rows_accepted + got.rows_rejected
+    assert (got.rows_accepted, got.rows_rejected) == (ref.rows_accepted, ref.rows_rejected)
+    expected = ref.by_reason.set_index(["reason", "column"])["rows"]
+    assert got.by_reason.set_index(["reason", "column"])["rows"].reindex(expected.index).tolist() == expected.tolist()
+    per = got.per_partition
+    assert per["rows_in"].sum() == len(events) and per["rows_rejected"].sum() == got.rows_rejected == 40
+    assert (per["rows_in"] == per["rows_accepted"] + per["rows_rejected"]).all()
+    # up to 20 rejected rows listed per partition, each with its partition
+    listed = got.rejected.groupby("partition").size().reindex(per.index, fill_value=0)
+    assert listed.tolist() == np.minimum(per["rows_rejected"], 20).tolist()
+
+
+def test_a_deal_split_over_partitions_is_refused(client: Any, company: Any) -> None:
+    # row-range partitions of the whole frame cut deals at the boundaries
+    frame = dd.from_pandas(company.events.reset_index(drop=True), npartitions=4, sort=False)
+    with pytest.raises(InvalidArgumentError, match=r"deal '.+' is in partitions \[\d, \d\].*partition_by_deal"):
+        spd.run(frame, company.stage_model(), ingest=ingest_options(company))
+
+
+def test_percentile_stall_limits_and_bad_options_are_refused(company: Any) -> None:
+    frame = dd.from_pandas(company.events, npartitions=2)
+    d = company.stage_model().to_dict()
+    d["stages"][2]["stall"] = {"percentile": 90}
+    with pytest.raises(InvalidArgumentError, match="stage 'Qualified': percentile stall limits"):
+        spd.run(frame, salesperf.StageModel.from_dict(d))
+    with pytest.raises(InvalidArgumentError, match="at least one"):
+        spd.run(frame, company.stage_model(), indicators=False, funnel=False, leak_counts=False)
+    with pytest.raises(InvalidArgumentError, match="by must be"):
+        spd.run(frame, company.stage_model(), by={"D1": "x"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="no column 'deal_id'"):
+        spd.partition_by_deal(frame, deal="deal_id")
+
+
+def test_explicit_as_of_matches_one_process(client: Any, company: Any) -> None:
+    as_of = pd.Timestamp("2025-06-30", tz="UTC")
+    model = company.stage_model(stall_after="30d")
+    frame = spd.partition_by_deal(dd.from_pandas(company.events, npartitions=2))
+    result = spd.run(frame, model, as_of=as_of, funnel=False, ingest=ingest_options(company))
+    log = company.event_log()
+    timelines = model.run(log, as_of=as_of)
+    assert result.funnel is None and result.as_of == as_of
+    assert result.indicators.to_bytes() == salesperf.indicators(log, timelines, by="rep").to_bytes()
+    assert result.leak_counts.to_bytes() == salesperf.leak_counts(log, timelines, by="rep").to_bytes()
+
+
+def test_partition_states_rows_merge_to_one_process(company: Any) -> None:
+    """The applyInPandas path without Spark: pandas hands each bucket of deals to
+    partition_states, merge_states adds the rows up (in a shuffled order)."""
+    events = company.events
+    model = company.stage_model(stall_after="45d")
+    as_of = events["time"].max()
+    bucket = pd.util.hash_pandas_object(events["deal"].astype(str), index=False) % 4
+    rows = [spd.partition_states(g, model, as_of=as_of, partition=int(b), ingest=ingest_options(company))
+            for b, g in events.groupby(bucket.to_numpy())]
+    merged = spd.merge_states(pd.concat(rows[::-1], ignore_index=True))
+    ref = single_process(events, company, model, "rep", "month")
+    for name in ("indicators", "funnel", "leak_counts"):
+        assert getattr(merged, name).to_bytes() == ref[name].to_bytes(), name
+    assert merged.ingest.rows_in == len(events) and merged.ingest.partitions == 4
+    assert merged.as_of == as_of
+    with pytest.raises(InvalidArgumentError, match="as_of is required"):
+        spd.partition_states(events, model, as_of=None)
+    with pytest.raises(InvalidArgumentError, match="missing columns"):
+        spd.merge_states(pd.DataFrame({"partition": [0]}))
+
+
+def spark_recipe() -> str:
+    """The recipe's code, as docs/scale.md shows it."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scale.md").read_text()
+    start = text.index("```python\n# salesperf: spark recipe")
+    return text[start + len("```python\n"):text.index("```", start + 3)]
+
+
+def test_spark_recipe_is_in_the_docs_and_compiles() -> None:
+    compile(spark_recipe(), "docs/scale.md", "exec")
+
+
+def test_spark_recipe_runs_on_spark(company: Any) -> None:
+    pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: the Spark recipe runs only with it")
+    spark = pyspark.sql.SparkSession.builder.master("local[2]").getOrCreate()
+    try:
+        events = spark.createDataFrame(company.events.astype({c: str for c in company.events.columns
+                                                              if str(company.events[c].dtype) == "category"}))
+        scope: dict[str, Any] = {"spark": spark, "events": events, "model": company.stage_model(),
+                                 "ingest": ingest_options(company)}
+        exec(spark_recipe(), scope)
+        ref = single_process(company.events, company, company.stage_model(), "rep", "month")
+        assert scope["result"].indicators.to_bytes() == ref["indicators"].to_bytes()
+    finally:
+        spark.stop()
