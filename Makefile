@@ -5,12 +5,12 @@ PY := .venv/bin/python
 JOBS ?= $(shell nproc)
 CMAKE_COMMON := -G Ninja -DSALESPERF_WERROR=ON
 
-.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck bench dev
+.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck docs bench dev
 
 demo: deps py-install
 	.venv/bin/salesperf demo
 
-test: deps cpp-test asan-test install-test py-install py-test typecheck
+test: deps cpp-test asan-test install-test py-install py-test typecheck docs
 	@echo "make test: all suites passed"
 
 deps:
@@ -49,6 +49,11 @@ py-test: py-install
 
 typecheck: deps
 	$(PY) -m mypy
+
+# The documentation site (Sphinx: the guides, the notebooks, the Python and C++ API
+# reference) into build/docs/html; a warning fails the build.
+docs: py-install
+	scripts/build_docs.sh build/docs/html
 
 bench: build py-install
 	build/release/bench/ingest_bench --benchmark_counters_tabular=true

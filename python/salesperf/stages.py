@@ -100,6 +100,8 @@ class StageModel:
     close_stalled_after:
         Close stalled deals as lost this long after they stalled (e.g. ``"30d"``).
 
+    Notes
+    -----
     A RULE is one of ``{"any": [actions]}``, ``{"all": [[a], [b]], "within": "30d"}``,
     ``{"sequence": [[a], [b]], "within": "60d"}``, ``{"count": [a], "min": 3}``,
     ``{"distinct_contacts": [a], "min": 2, "within": "14d"}``, each optionally with
