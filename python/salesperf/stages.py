@@ -206,6 +206,10 @@ class StageModel:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickles as its dict form, so a model travels to Dask or Spark workers."""
+        return (StageModel.from_dict, (self.to_dict(),))
+
     def __repr__(self) -> str:
         d = self.to_dict()
         names = ", ".join(s["name"] for s in d["stages"])

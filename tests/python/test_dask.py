@@ -155,14 +155,18 @@ def test_spark_recipe_is_in_the_docs_and_compiles() -> None:
     compile(spark_recipe(), "docs/scale.md", "exec")
 
 
-def test_spark_recipe_runs_on_spark(company: Any) -> None:
+def test_spark_recipe_runs_on_spark(company: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: the Spark recipe runs only with it")
-    spark = pyspark.sql.SparkSession.builder.master("local[2]").getOrCreate()
+    import sys
+
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # workers need this Python's packages
+    spark = (pyspark.sql.SparkSession.builder.master("local[2]")
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     try:
         events = spark.createDataFrame(company.events.astype({c: str for c in company.events.columns
                                                               if str(company.events[c].dtype) == "category"}))
         scope: dict[str, Any] = {"spark": spark, "events": events, "model": company.stage_model(),
-                                 "ingest": ingest_options(company)}
+                                 "ingest": {**ingest_options(company), "tz": "UTC"}}
         exec(spark_recipe(), scope)
         ref = single_process(company.events, company, company.stage_model(), "rep", "month")
         assert scope["result"].indicators.to_bytes() == ref["indicators"].to_bytes()

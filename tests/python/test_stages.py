@@ -4,6 +4,7 @@ against pandas counts written here."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,9 @@ def test_three_ways_to_declare_give_one_model(tmp_path: Path) -> None:
     json_path.write_text(json.dumps(d))
     assert salesperf.StageModel.from_json(str(json_path)) == model
     assert repr(model).startswith("StageModel(6 stages: Lead, Engaged")
+    # pickles (to Dask and Spark workers) as the same model, policies and stall rules included
+    again = pickle.loads(pickle.dumps(model))
+    assert again == model and again.to_dict() == d and again is not model
     assert "<table>" in model._repr_html_()
 
 
