@@ -5,7 +5,7 @@ PY := .venv/bin/python
 JOBS ?= $(shell nproc)
 CMAKE_COMMON := -G Ninja -DSALESPERF_WERROR=ON
 
-.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck docs bench dev
+.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck docs bench compare dev
 
 demo: deps py-install
 	.venv/bin/salesperf demo
@@ -62,6 +62,10 @@ bench: build py-install
 	build/release/bench/leaks_bench --benchmark_counters_tabular=true
 	build/release/bench/deviance_bench --benchmark_counters_tabular=true
 	$(PY) bench/stages_vs_pandas.py
+
+# salesperf, pandas, polars and DuckDB on the same queries; the table goes into docs/performance.md.
+compare: py-install
+	$(PY) bench/compare.py --events 1000000 --events 10000000 --repeat 3 --write-docs
 
 # For developing the Python side without reinstalling: build _core and link it into python/.
 dev: deps

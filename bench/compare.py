@@ -15,14 +15,16 @@ per deal, sorted by deal and time, columns as dense integer codes for every tool
 
 Every tool's results are checked equal to salesperf's before anything is timed. Each
 tool and thread setting runs in a fresh process, which reads the columns from an
-Arrow file and reports its best time over ``--repeat`` runs per query and its peak
-memory above the process's size after loading the columns.
+Arrow file, loads them its own way (salesperf ingests them into an EventLog, DuckDB
+into a table, pandas and polars take them as they are), and reports its best time over
+``--repeat`` runs per query and the peak memory of the queries above the loaded data.
 
     .venv/bin/python bench/compare.py --events 1000000 [--events 10000000] [--repeat 3]
 
-salesperf's entries, conversion and flow each run the *whole* indicator set (every
-occurrence, dollar, cohort, time-in-stage and flow figure per rep and month) and read
-their part from it: the times are of the whole computation.
+salesperf's entries, conversion and flow each run the stages and then the *whole*
+indicator set (every occurrence, dollar, cohort, time-in-stage and flow figure per rep
+and month) and read their part from it: the times are of the whole computation, as
+each peer derives the stage entries again in every query.
 """
 
 from __future__ import annotations
@@ -143,8 +145,7 @@ def salesperf_queries(ev: pd.DataFrame, meta: dict[str, Any], threads: int) -> d
         return state["tl"]
 
     def indicators() -> pd.DataFrame:
-        if "tl" not in state:
-            timelines()
+        timelines()  # the peers derive the stage entries in every query: so does salesperf
         ind = salesperf.indicators(log, state["tl"], by="rep", owner="first", period="month", threads=threads)
         return ind.table(include_all=False)
 
@@ -178,11 +179,12 @@ def salesperf_queries(ev: pd.DataFrame, meta: dict[str, Any], threads: int) -> d
                                      aggfunc="first").reset_index()
         return w[["rep", "month", "created", "won", "lost", "open_end"]]
 
+    deal_ids = np.asarray(log.dictionary("deal"), dtype=np.int64)  # the deal column's values, as loaded
+
     def timelines_frame() -> pd.DataFrame:
         tl = timelines()
         first = np.asarray(tl._core.first_entered)  # deal x stage, int64 ns; NaT's sentinel when never
         d, k = np.nonzero(first != np.iinfo(np.int64).min)
-        deal_ids = np.asarray(log.dictionary("deal"), dtype=np.int64)
         return pd.DataFrame({"deal": deal_ids[d], "stage": k, "time": first[d, k]})
 
     return {"timelines": timelines_frame, "entries": entries, "conversion": conversion, "flow": flow}
@@ -429,9 +431,9 @@ def run_tool(args: argparse.Namespace) -> None:
     with open(args.meta) as f:
         meta = json.load(f)
     ev = load(args.input)
+    queries = BUILDERS[args.tool](ev, meta, args.threads)  # each tool's loading: ingest, a table
     base = rss_bytes()
-    reset_peak()  # the peak of reading the file is not the tool's
-    queries = BUILDERS[args.tool](ev, meta, args.threads)
+    reset_peak()  # what the queries need above the data as each tool holds it
     result: dict[str, Any] = {"tool": args.tool, "threads": args.threads, "seconds": {}, "equal": {}}
     for q in args.queries.split(","):
         got = canonical(q, queries[q]())
@@ -459,6 +461,8 @@ def main() -> None:
     parser.add_argument("--queries", default=",".join(QUERIES))
     parser.add_argument("--threads", default="1,0", help="thread settings (0: every core)")
     parser.add_argument("--json", help="append each result as a JSON line to this file")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="put the table into docs/performance.md (between its compare markers)")
     parser.add_argument("--tool", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--meta", help=argparse.SUPPRESS)
@@ -502,12 +506,37 @@ def main() -> None:
                         + f"; peak +{r['peak_extra_bytes'] / 2**20:,.0f} MiB (results equal)", flush=True)
     print()
     print(table(rows))
+    if args.write_docs:
+        write_docs(table(rows), rows)
+
+
+BEGIN, END = "<!-- compare.py: begin -->", "<!-- compare.py: end -->"
+
+
+def write_docs(markdown: str, rows: list[dict[str, Any]]) -> None:
+    """Replaces the text between the markers in docs/performance.md with the table."""
+    import platform
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "performance.md")
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{path}: no '{BEGIN}' ... '{END}' markers to write between")
+    sizes = ", ".join(f"{e:,}" for e in sorted({r["events"] for r in rows}))
+    stamp = (f"Measured {time.strftime('%Y-%m-%d')} by `bench/compare.py` on {os.cpu_count()} cores "
+             f"({platform.machine()}, Python {platform.python_version()}); {sizes} events; best of the runs; "
+             "the ratio is the tool's time over salesperf's at the same size and threads.")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{BEGIN}\n{stamp}\n\n{markdown}\n{END}{tail}")
+    print(f"wrote the table into {os.path.normpath(path)}")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of docs/performance.md: time per query and its ratio to salesperf
     at the same size and threads, and peak memory."""
-    lines = ["| events | threads | tool | " + " | ".join(QUERIES) + " | peak memory above input |",
+    lines = ["| events | threads | tool | " + " | ".join(QUERIES) + " | queries' peak memory above the loaded data |",
              "| ---: | ---: | --- | " + " | ".join("---:" for _ in QUERIES) + " | ---: |"]
     ref = {(r["events"], r["threads"]): r for r in rows if r["tool"] == "salesperf"}
     for r in rows:
