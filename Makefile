@@ -61,6 +61,7 @@ bench: build py-install
 	build/release/bench/indicators_bench --benchmark_counters_tabular=true
 	build/release/bench/leaks_bench --benchmark_counters_tabular=true
 	build/release/bench/deviance_bench --benchmark_counters_tabular=true
+	build/release/bench/end_to_end_bench --benchmark_filter=/10000000/
 	$(PY) bench/stages_vs_pandas.py
 
 # salesperf, pandas, polars and DuckDB on the same queries; the table goes into docs/performance.md.
