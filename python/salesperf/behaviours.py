@@ -42,7 +42,7 @@ from ._columns import duration_ns
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
-from .stages import Timelines
+from .stages import Timelines, check_log_and_timelines
 
 _COUNTS = ("present", "absent", "advanced_present", "advanced_absent")
 _FLOATS = ("rate_present", "rate_present_lower", "rate_present_upper", "rate_absent", "rate_absent_lower",
@@ -139,12 +139,7 @@ def behaviours(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: s
     >>> b.table().query("stage == 'Proposal' and feature == 'meeting@decision_maker'")["description"].item()
     'a meeting with the decision_maker before Proposal'
     """
-    if not isinstance(log, EventLog):
-        raise InvalidArgumentError(f"log must be a salesperf.EventLog, not {type(log).__name__}")
-    if not isinstance(timelines, Timelines):
-        raise InvalidArgumentError(f"timelines must be salesperf.Timelines, not {type(timelines).__name__}")
-    if timelines._log is not log:
-        raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
+    check_log_and_timelines(log, timelines)
     window = duration_ns(follow_up_window, "follow_up_window")
     if isinstance(min_support, bool) or not isinstance(min_support, (int, np.integer)):
         raise InvalidArgumentError(f"min_support must be an integer, not {min_support!r}")

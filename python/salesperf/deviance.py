@@ -33,7 +33,7 @@ from . import _core
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
-from .stages import Timelines
+from .stages import Timelines, check_log_and_timelines
 
 _DEVIANT_COLUMNS = ["unit", "decided", "won", "expected", "ratio", "ratio_shrunk", "ratio_lower", "ratio_upper",
                     "probability_above", "probability_below", "won_value", "expected_value", "excess_value",
@@ -46,15 +46,6 @@ _DIAGNOSIS_COLUMNS = ["unit", "active_weeks", "activities", "volume", "volume_ra
 _ANSWERS = ["no", "unclear", "yes"]
 _QUADRANTS = ["productive", "efficient, low activity", "busy, low conversion", "low activity, low conversion",
               "unknown"]
-
-
-def _check_log(log: EventLog, timelines: Timelines) -> None:
-    if not isinstance(log, EventLog):
-        raise InvalidArgumentError(f"log must be a salesperf.EventLog, not {type(log).__name__}")
-    if not isinstance(timelines, Timelines):
-        raise InvalidArgumentError(f"timelines must be salesperf Timelines, not {type(timelines).__name__}")
-    if timelines._log is not log:
-        raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
 
 
 def _number(value: Any, name: str) -> float:
@@ -105,7 +96,7 @@ def deviants(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str
     >>> list(dev.coefficients().index[:1])
     ['(intercept)']
     """
-    _check_log(log, timelines)
+    check_log_and_timelines(log, timelines)
     if covariates is None:
         names = list(log.dimension_names)
     elif isinstance(covariates, str):
@@ -229,7 +220,7 @@ def diagnose(log: EventLog, timelines: Timelines, deviants: DeviantAssessment, b
     >>> list(d.table().columns[:3])
     ['unit', 'active_weeks', 'activities']
     """
-    _check_log(log, timelines)
+    check_log_and_timelines(log, timelines)
     if not isinstance(deviants, DeviantAssessment):
         raise InvalidArgumentError(f"deviants must come from salesperf.deviants(), not {type(deviants).__name__}")
     if deviants._log is not log or deviants._timelines is not timelines:

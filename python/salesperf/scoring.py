@@ -42,7 +42,7 @@ from .indicators import _frame, _units
 from .indicators import indicators as _indicators
 from .leaks import leak_counts as _leak_counts
 from .leaks import leaks as _leaks
-from .stages import Timelines
+from .stages import Timelines, check_log_and_timelines
 from .stats import wilson_interval
 
 __all__ = ["SCORECARD_SCHEMA", "read_scorecard", "scorecard", "write_scorecard"]
@@ -187,15 +187,6 @@ def _expected_columns(stages: Sequence[str], by_rep: bool) -> list[tuple[str, st
     return out
 
 
-def _check_inputs(log: Any, timelines: Any) -> None:
-    if not isinstance(log, EventLog):
-        raise InvalidArgumentError(f"log must be a salesperf.EventLog, not {type(log).__name__}")
-    if not isinstance(timelines, Timelines):
-        raise InvalidArgumentError(f"timelines must be salesperf.Timelines, not {type(timelines).__name__}")
-    if timelines._log is not log:
-        raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
-
-
 def _check_by(log: EventLog, by: Any) -> None:
     if by is None or isinstance(by, (pd.Series, Mapping)):
         return
@@ -336,7 +327,7 @@ def scorecard(log: EventLog, timelines: Timelines, *, by: Any = "rep", period: s
     >>> "know_how" in card.columns, card["unit"].unique().tolist()
     (False, ['Enterprise', 'Mid-Market', 'SMB'])
     """
-    _check_inputs(log, timelines)
+    check_log_and_timelines(log, timelines)
     _check_by(log, by)
     calendar = _calendar(period)
     if owner not in _OWNERS:

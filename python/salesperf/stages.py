@@ -229,6 +229,17 @@ class StageModel:
                 f"<th>entered on</th></tr>{rows}{terminal}</table></div>")
 
 
+def check_log_and_timelines(log: Any, timelines: Any) -> None:
+    """Raises InvalidArgumentError unless ``log`` is an EventLog and ``timelines`` the
+    Timelines computed from it (what every analysis of both takes)."""
+    if not isinstance(log, EventLog):
+        raise InvalidArgumentError(f"log must be a salesperf.EventLog, not {type(log).__name__}")
+    if not isinstance(timelines, Timelines):
+        raise InvalidArgumentError(f"timelines must be salesperf.Timelines, not {type(timelines).__name__}")
+    if timelines._log is not log:
+        raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
+
+
 def _as_of_ns(as_of: Any) -> int | None:
     if as_of is None:
         return None
