@@ -28,16 +28,8 @@
 
 namespace {
 
-struct Fixture {
-  const salesperf::EventLog& log;
-  const salesperf::Timelines& timelines;
-  const salesperf::Units& units;
-};
-
-Fixture Get(int64_t events, int32_t reps = 24) {
-  const salesperf_bench::StalledRun& r = salesperf_bench::GetStalledRun(events, reps);
-  return Fixture{*r.log, r.timelines, r.units};
-}
+using salesperf_bench::Fixture;
+using salesperf_bench::Get;
 
 template <typename T>
 bool Check(benchmark::State& state, const absl::StatusOr<T>& r) {

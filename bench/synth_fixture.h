@@ -63,6 +63,18 @@ inline const StalledRun& GetStalledRun(int64_t events, int32_t reps = 24) {
   return cache.emplace(std::make_pair(events, reps), std::move(f)).first->second;
 }
 
+// The stalled run by reference, for the per-unit benchmarks (leaks, deviance).
+struct Fixture {
+  const salesperf::EventLog& log;
+  const salesperf::Timelines& timelines;
+  const salesperf::Units& units;
+};
+
+inline Fixture Get(int64_t events, int32_t reps = 24) {
+  const StalledRun& r = GetStalledRun(events, reps);
+  return Fixture{*r.log, r.timelines, r.units};
+}
+
 }  // namespace salesperf_bench
 
 #endif  // SALESPERF_BENCH_SYNTH_FIXTURE_H_

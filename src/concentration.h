@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
 #include <boost/math/policies/policy.hpp>
+#include <boost/math/special_functions/gamma.hpp>
 
 #include "salesperf/leaks.h"
 
@@ -29,6 +31,18 @@ using NoThrow = boost::math::policies::policy<
     boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
     boost::math::policies::pole_error<boost::math::policies::ignore_error>,
     boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+
+// ln Γ(a + k) - ln Γ(a), for a > 0 and an integer k >= 0: a sum of logarithms for
+// small k (exact, no cancellation), the lgamma difference for large k. The
+// beta-binomial (leaks) and gamma-Poisson (deviants) marginal likelihoods are sums of it.
+inline double LogRising(double a, int64_t k) {
+  if (k <= 64) {
+    double s = 0;
+    for (int64_t i = 0; i < k; ++i) s += std::log(a + static_cast<double>(i));
+    return s;
+  }
+  return boost::math::lgamma(a + static_cast<double>(k), NoThrow()) - boost::math::lgamma(a, NoThrow());
+}
 
 // The concentration c in [kMinConcentration, kMaxConcentration] that maximises
 // log_likelihood(ln c): a coarse scan of 33 points on ln c brackets the maximum

@@ -33,6 +33,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+using internal::LogRising;
 using internal::NoThrow;
 using Gamma = boost::math::gamma_distribution<double, NoThrow>;
 
@@ -54,14 +55,6 @@ absl::Status CheckOptions(const DeviantOptions& op) {
 }
 
 
-double LogRising(double a, int64_t k) {
-  if (k <= 64) {
-    double s = 0;
-    for (int64_t i = 0; i < k; ++i) s += std::log(a + static_cast<double>(i));
-    return s;
-  }
-  return boost::math::lgamma(a + static_cast<double>(k), NoThrow()) - boost::math::lgamma(a, NoThrow());
-}
 
 // The negative-binomial marginal log-likelihood at α = exp(t) (constant terms left out).
 double NbLogLikelihood(std::span<const int64_t> o, std::span<const double> e, double t) {

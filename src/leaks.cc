@@ -33,6 +33,7 @@ namespace {
 constexpr std::string_view kMagic("SPLEAK\0\1", 8);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+using internal::LogRising;
 using internal::NoThrow;
 using Beta = boost::math::beta_distribution<double, NoThrow>;
 
@@ -52,16 +53,6 @@ absl::Status CheckCohorts(const LeakCohorts& c) {
   return absl::OkStatus();
 }
 
-// ln Γ(a + k) - ln Γ(a), for a > 0 and an integer k >= 0: a sum of logarithms for
-// small k (exact, no cancellation), the lgamma difference for large k.
-double LogRising(double a, int64_t k) {
-  if (k <= 64) {
-    double s = 0;
-    for (int64_t i = 0; i < k; ++i) s += std::log(a + static_cast<double>(i));
-    return s;
-  }
-  return boost::math::lgamma(a + static_cast<double>(k), NoThrow()) - boost::math::lgamma(a, NoThrow());
-}
 
 // Units with the same counts, counted once with their multiplicity.
 struct Counts {
