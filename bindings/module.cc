@@ -19,6 +19,7 @@ void register_deviance(py::module_& m);
 void register_behaviours(py::module_& m);
 void register_practices(py::module_& m);
 void register_signals(py::module_& m);
+void register_memory(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "salesperf's compiled core; use the salesperf package, not this module.";
@@ -36,5 +37,6 @@ PYBIND11_MODULE(_core, m) {
   register_behaviours(m);
   register_deviance(m);  // after register_behaviours: DiagnoseReps takes its result
   register_practices(m);
+  register_memory(m);
   register_signals(m);  // after register_practices: returns its PracticeSignal
 }

@@ -11,7 +11,7 @@ True
 
 from __future__ import annotations
 
-from . import crm, datasets, errors, plots, stats, synth
+from . import crm, datasets, errors, memory, plots, stats, synth
 from ._core import __version__
 from .behaviours import BehaviourAssessment, behaviours
 from .calendar import Calendar
@@ -54,6 +54,7 @@ __all__ = [
     "__version__",
     "crm",
     "datasets",
+    "memory",
     "plots",
     "deal_warnings",
     "errors",
