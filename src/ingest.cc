@@ -11,6 +11,7 @@
 // threads. Deals are numbered in order of first appearance, so input already grouped
 // by deal has non-decreasing deal codes and skips step 3.
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -103,6 +104,24 @@ class IdEncoder {
     }
     int64_t last_value = 0;
     int32_t last_code = kNullCode;
+    if (DenseRange(row_at, m, values, valid)) {  // ids in a narrow range: a table, not a hash
+      int32_t* table = dense_.data();
+      for (size_t k = 0; k < m; ++k) {
+        const size_t i = row_at(k);
+        if (valid != nullptr && valid[i] == 0) {
+          out[k] = kNullCode;
+          continue;
+        }
+        const int64_t v = values[i];
+        int32_t& code = table[static_cast<uint64_t>(v) - static_cast<uint64_t>(dense_min_)];
+        if (code == kNullCode) {
+          code = static_cast<int32_t>(int_values_.size());
+          int_values_.push_back(v);
+        }
+        out[k] = code;
+      }
+      return;
+    }
     for (size_t k = 0; k < m; ++k) {
       const size_t i = row_at(k);
       if (valid != nullptr && valid[i] == 0) {
@@ -120,6 +139,27 @@ class IdEncoder {
       last_code = it->second;
       out[k] = last_code;
     }
+  }
+
+  // Whether the valid ids of rows row_at(0..m) span at most m + 1024 values (sequential
+  // CRM ids, the generator's deal numbers): then a table indexed by id - min, of at
+  // most 4 bytes per row, replaces the hash map. Sizes dense_ when it returns true.
+  template <typename RowAt>
+  bool DenseRange(RowAt row_at, size_t m, const int64_t* values, const uint8_t* valid) {
+    if (m == 0 || !int_values_.empty()) return false;
+    int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+    for (size_t k = 0; k < m; ++k) {
+      const size_t i = row_at(k);
+      if (valid != nullptr && valid[i] == 0) continue;
+      lo = std::min(lo, values[i]);
+      hi = std::max(hi, values[i]);
+    }
+    if (lo > hi) return false;  // no valid id
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);  // no overflow
+    if (span >= m + 1024) return false;
+    dense_min_ = lo;
+    dense_.assign(span + 1, kNullCode);
+    return true;
   }
 
   // Encodes the accepted rows: every row when `keep` is empty and nothing was rejected.
@@ -149,6 +189,8 @@ class IdEncoder {
   std::vector<int32_t> remap_;  // input code -> dense code
   std::vector<std::string> string_values_;
   absl::flat_hash_map<int64_t, int32_t> int_index_;
+  Column<int32_t> dense_;  // id - dense_min_ -> dense code (see DenseRange)
+  int64_t dense_min_ = 0;
   std::vector<int64_t> int_values_;
   int64_t bad_row_ = -1;
 };

@@ -344,6 +344,44 @@ TEST_P(IngestMatchesReference, RandomInput) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, IngestMatchesReference, ::testing::Range(1u, 201u));
 
+// Integer deal ids are encoded through a table when the valid ids of the encoded rows
+// span fewer than rows + 1024 values, and through a hash map otherwise; both give the
+// reference's result (deals by first appearance), next to the ends of int64 (where
+// max - min overflows a signed subtraction), and with null ids.
+TEST(Ingest, DenseAndSparseIntegerIdsBothMatchTheReference) {
+  const int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+  struct Case {
+    int64_t base;
+    uint64_t span;  // ids drawn from [base, base + span)
+  };
+  for (uint32_t seed = 1; seed <= 24; ++seed) {
+    const int n = 200 + static_cast<int>(seed) * 7;
+    const Input in = RandomInput(seed, n);
+    const uint64_t m = static_cast<uint64_t>(n);
+    // Dense: {0, 8}, {-5, m / 2}, the two ends of int64. Hashed: {1e6, 4m} and wider.
+    for (const Case c : {Case{0, 8}, Case{-5, m / 2}, Case{1'000'000, 4 * m + 1024}, Case{kMin, 64},
+                         Case{kMax - 63, 64}, Case{kMin, ~uint64_t{0}}, Case{kMin / 2, uint64_t{1} << 63}}) {
+      SCOPED_TRACE(::testing::Message() << "seed " << seed << " base " << c.base << " span " << c.span);
+      std::mt19937_64 rng(seed * 977 + c.span);
+      std::map<int64_t, int64_t> remap;  // same original id -> same new id (duplicates stay duplicates)
+      Input shifted = in;
+      for (int64_t& d : shifted.deal) {
+        auto [it, inserted] = remap.try_emplace(d, 0);
+        if (inserted) it->second = static_cast<int64_t>(static_cast<uint64_t>(c.base) + (c.span == ~uint64_t{0} ? rng() : rng() % c.span));
+        d = it->second;
+      }
+      if (c.span >= 2) {  // make both ends of the range appear, so the span is exactly as drawn
+        shifted.deal[0] = c.base;
+        shifted.deal_valid[0] = 1;
+        shifted.deal[1] = static_cast<int64_t>(static_cast<uint64_t>(c.base) + (c.span == ~uint64_t{0} ? c.span : c.span - 1));
+        shifted.deal_valid[1] = 1;
+      }
+      ExpectMatchesReference(shifted, n, 1);
+      ExpectMatchesReference(shifted, n, 3);
+    }
+  }
+}
+
 // Large enough that ingestion splits the work over threads (chunks of rows, one
 // column per task, the sort by blocks of deals).
 TEST(Ingest, ThreadsGiveTheReferenceResultAndTheSameBits) {
