@@ -48,6 +48,21 @@ constexpr std::string_view kSpecHelp =
 
 }  // namespace
 
+std::string FormatInstant(int64_t utc_ns) {
+  if (utc_ns == std::numeric_limits<int64_t>::min()) return "null";
+  constexpr int64_t kSecond = 1'000'000'000;
+  const int64_t seconds = calendar_internal::FloorDiv(utc_ns, kSecond);
+  const int64_t nanos = utc_ns - seconds * kSecond;  // [0, 1e9)
+  const int64_t days = calendar_internal::FloorDiv(seconds, 86400);
+  const int64_t sod = seconds - days * 86400;
+  const calendar_internal::CivilDate d = CivilFromDays(days);
+  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", d.year, d.month, d.day, sod / 3600,
+                                    sod / 60 % 60, sod % 60);
+  if (nanos != 0) absl::StrAppendFormat(&out, ".%09d", nanos);
+  out += 'Z';
+  return out;
+}
+
 std::string_view GrainName(Grain grain) {
   switch (grain) {
     case Grain::kDay: return "day";

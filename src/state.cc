@@ -188,7 +188,7 @@ absl::StatusOr<std::string_view> UnwrapState(std::string_view bytes, std::string
   magic.resize(8, '\0');
   const size_t prefix = std::min(bytes.size(), magic.size());
   if (bytes.substr(0, prefix) != std::string_view(magic).substr(0, prefix)) {
-    return absl::DataLossError(absl::StrCat("not a ", Sv(what), " state (wrong magic bytes)"));
+    return absl::DataLossError(absl::StrCat("not a salesperf ", Sv(what), " state (wrong magic bytes)"));
   }
   if (bytes.size() < kHeaderBytes) {
     return absl::DataLossError(absl::StrCat(Sv(what), " state truncated: ", bytes.size(),

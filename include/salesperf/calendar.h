@@ -59,6 +59,11 @@ enum class Grain : uint8_t {
 // "day", "week", "month", "quarter", "year".
 std::string_view GrainName(Grain grain);
 
+// An instant (UTC nanoseconds) as ISO 8601 text for messages: "2026-01-31T09:30:00Z",
+// with the fraction of a second when it has one ("...:00.000000123Z"); kNullInstant
+// (INT64_MIN) is "null". Proleptic Gregorian, any year the int64 range reaches.
+std::string FormatInstant(int64_t utc_ns);
+
 // The period index Calendar::PeriodIndices writes for a null time (kNullInstant).
 inline constexpr int64_t kNoPeriod = std::numeric_limits<int64_t>::min();
 

@@ -57,6 +57,9 @@ class MergeableState:
         """Reads :meth:`to_bytes`. Raises :class:`~salesperf.errors.DataLossError` for
         truncated or corrupted bytes, and
         :class:`~salesperf.errors.FailedPreconditionError` for another format version."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidArgumentError(
+                f"{cls.__name__}.from_bytes takes bytes (from to_bytes), not {type(data).__name__}")
         return cls(cls._core_type.deserialize(bytes(data)))
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:

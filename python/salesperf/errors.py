@@ -42,6 +42,9 @@ class ColumnNotFoundError(Error, KeyError):
 class NotFoundError(Error, KeyError):
     """A name (stage, rep, action) that does not exist."""
 
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0]) if self.args else ""
+
 
 class OutOfRangeError(Error, IndexError):
     """A value outside the range the operation supports."""

@@ -347,6 +347,9 @@ class EventLog:
         [[1, 'unparseable_time', 'time']]
         """
         if isinstance(data, pd.DataFrame):
+            twice = sorted({str(n) for n in data.columns[data.columns.duplicated()]})
+            if twice:
+                raise InvalidArgumentError(f"columns {twice} appear more than once in the data")
             columns = {str(name): data[name] for name in data.columns}
         else:  # a mapping of arrays: used as they are, so numpy buffers are not copied
             columns = {str(name): values for name, values in data.items()}
@@ -401,9 +404,11 @@ class EventLog:
             bad = numbers.isna() & amount_text.notna() & (amount_text.str.strip() != "")
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InvalidArgumentError(
+                err = InvalidArgumentError(
                     f"{os.fspath(path)}: row {row}, column {amount!r}: {amount_text.iloc[row]!r} "
                     "is not a number")
+                err.row, err.column = row, str(amount)
+                raise err
             idx = table.column_names.index(amount)
             # Blank cells are missing amounts (null), not NaN.
             table = table.set_column(idx, amount, pa.array(

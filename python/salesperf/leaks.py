@@ -59,7 +59,7 @@ def _instant(value: Any, name: str) -> int | None:
     if t.tzinfo is None:
         raise InvalidArgumentError(
             f"{name}: {value!r} has no time zone; give one (e.g. '2025-01-01T00:00Z') so that "
-            "the cohort boundary is an instant")
+            "it is an instant, not a local time in an unknown zone")
     return int(t.value)
 
 
@@ -151,6 +151,14 @@ class LeakCounts(MergeableState):
             kind, target = "target", [float(benchmark.get(s, math.nan)) for s in open_stages]
         else:
             kind, target = "target", [float(v) for v in benchmark]
+        if target is not None:
+            if len(target) != len(open_stages):
+                raise InvalidArgumentError(f"benchmark: {len(target)} target rates for the {len(open_stages)} "
+                                           f"open stages {open_stages}")
+            for stage, rate in zip(open_stages, target):
+                if not (0.0 <= rate <= 1.0) and not math.isnan(rate):
+                    raise InvalidArgumentError(f"benchmark: stage {stage!r} has the target rate {rate!r}, "
+                                               "outside [0, 1]")
         if isinstance(disqualify, str):
             disqualify = [disqualify]
         if value not in ("unit", "organisation"):

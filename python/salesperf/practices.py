@@ -152,6 +152,13 @@ class Questionnaire:
         return f"<div><b>{html.escape(repr(self))}</b>{self.practices().to_html(float_format='{:,.1f}'.format)}</div>"
 
 
+def _row_error(row: int, column: str, message: str) -> InvalidArgumentError:
+    """An error about one answers row, tagged with ``row`` and ``column`` as the C++ core's are."""
+    err = InvalidArgumentError(message)
+    err.row, err.column = row, column
+    return err
+
+
 def score_answers(answers: pd.DataFrame, instrument: Instrument | None = None) -> Questionnaire:
     """Scores long-form answers: columns ``respondent``, ``role`` ("manager", "rep",
     other), ``statement`` (an id of the instrument) and ``value`` (on the scale; NaN
@@ -172,12 +179,12 @@ def score_answers(answers: pd.DataFrame, instrument: Instrument | None = None) -
     if null.any():
         row = int(np.flatnonzero(null.to_numpy())[0])
         col = "respondent" if pd.isna(answers["respondent"].iloc[row]) else "statement"
-        raise InvalidArgumentError(f"answers row {row}: column {col} is null")
+        raise _row_error(row, col, f"answers row {row}: column {col} is null")
     values = pd.to_numeric(answers["value"], errors="coerce")
     bad = values.isna() & answers["value"].notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidArgumentError(f"answers row {row}: column value {answers['value'].iloc[row]!r} is not a number")
+        raise _row_error(row, "value", f"answers row {row}: column value {answers['value'].iloc[row]!r} is not a number")
     core = _core.score_answers(instrument._core, answers["respondent"].astype(str).tolist(),
                                answers["role"].fillna("").astype(str).tolist(),
                                answers["statement"].astype(str).tolist(), values.astype(float).tolist())

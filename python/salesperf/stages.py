@@ -57,8 +57,28 @@ def _duration_text(value: Any, where: str) -> Any:
     return value
 
 
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first NaN or infinite number in a model dict ("stages[0].rules[1].min_amount")."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return path
+    if isinstance(value, Mapping):
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, v in items:
+        found = _non_finite(v, where)
+        if found is not None:
+            return found
+    return None
+
+
 def _normalise(d: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON-ready copy of a model dict, with timedeltas written as duration text."""
+    where = _non_finite(d, "")
+    if where is not None:  # JSON has no NaN: say where it is rather than fail to parse
+        raise InvalidArgumentError(f"{where}: a number must be finite, not NaN or infinity")
     out = json.loads(json.dumps(d, default=lambda v: _duration_text(v, "model")))
     return out  # type: ignore[no-any-return]
 

@@ -70,9 +70,14 @@ def targets(log: EventLog, timelines: Timelines, target: float | Mapping[str, fl
         raise InvalidArgumentError("timelines were computed from another log: pass the log they came from")
     if rates not in ("unit", "organisation"):
         raise InvalidArgumentError(f"rates must be 'unit' or 'organisation', not {rates!r}")
+    if isinstance(period, (str, bytes, pd.Period)) or not hasattr(period, "__len__") or len(period) != 2:
+        raise InvalidArgumentError(f"period: give (start, end), two time-zone aware times, not {period!r}")
     start, end = (_instant(p, n) for p, n in zip(period, ("period start", "period end")))
     if start is None or end is None:
         raise InvalidArgumentError("period: give both a start and an end")
+    if end <= start:
+        raise InvalidArgumentError(f"period: the end {pd.Timestamp(end, tz='UTC')} is not after the start "
+                                   f"{pd.Timestamp(start, tz='UTC')}")
     units = _units(log, by, owner)
     names = list(units.names)
     if isinstance(target, (Mapping, pd.Series)):

@@ -366,3 +366,22 @@ TEST(Calendar, ParseErrorsNameTheSpec) {
 
 }  // namespace
 }  // namespace salesperf
+
+// Messages show instants as ISO 8601 UTC. Expected texts are pandas'
+// Timestamp(ns).isoformat() with a Z (checked by hand: 2026-01-01 is day 20,454;
+// 2024-02-29 is day 19,782; int64's ends are pandas' Timestamp.max and .min).
+namespace salesperf {
+namespace {
+TEST(FormatInstant, IsIso8601UtcWithTheFractionWhenThereIsOne) {
+  constexpr int64_t kS = 1'000'000'000;
+  EXPECT_EQ(FormatInstant(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatInstant(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(FormatInstant(20454 * 86400 * kS + (9 * 3600 + 30 * 60) * kS + 123),
+            "2026-01-01T09:30:00.000000123Z");
+  EXPECT_EQ(FormatInstant(19782 * 86400 * kS), "2024-02-29T00:00:00Z");
+  EXPECT_EQ(FormatInstant(std::numeric_limits<int64_t>::max()), "2262-04-11T23:47:16.854775807Z");
+  EXPECT_EQ(FormatInstant(std::numeric_limits<int64_t>::min() + 1), "1677-09-21T00:12:43.145224193Z");
+  EXPECT_EQ(FormatInstant(std::numeric_limits<int64_t>::min()), "null");
+}
+}  // namespace
+}  // namespace salesperf

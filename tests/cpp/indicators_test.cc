@@ -603,6 +603,9 @@ TEST_F(HandTest, SettingsAndErrors) {
   s = mine.Merge(other_as_of);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("as_of"), std::string_view::npos) << s;
+  // Both instants as ISO text, not nanoseconds.
+  EXPECT_NE(s.message().find(FormatInstant(At(51))), std::string_view::npos) << s;
+  EXPECT_NE(s.message().find("Z and "), std::string_view::npos) << s;
   IndicatorOptions hours = HandOptions();
   hours.duration_resolution = Hours(1);
   s = mine.Merge(MustCompute(run_, log_, units_, hours));
@@ -1321,7 +1324,7 @@ TEST_F(BytesTest, OtherVersionsAndMagic) {
   EXPECT_EQ(v2.status().message(), "indicators state version 2, this build reads 1");
   auto other = Indicators::Deserialize(WrapState("SPOTHER\1", 1, *payload));
   EXPECT_EQ(other.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(other.status().message().find("not a indicators state"), std::string_view::npos);
+  EXPECT_NE(other.status().message().find("not a salesperf indicators state"), std::string_view::npos);
   EXPECT_EQ(Indicators::Deserialize("").status().code(), absl::StatusCode::kDataLoss);
 }
 
