@@ -22,15 +22,20 @@ void register_funnel(py::module_& m) {
       .def_property_readonly("ignored", &FunnelCounts::ignored)
       .def("merge", [](const FunnelCounts& a, const FunnelCounts& b) {
         auto out = std::make_shared<FunnelCounts>(a);
-        if (absl::Status s = out->Merge(b); !s.ok()) salesperf_py::ThrowStatus(s);
+        const absl::Status s = salesperf_py::WithoutGil([&] { return out->Merge(b); });
+        if (!s.ok()) salesperf_py::ThrowStatus(s);
         return out;
       })
-      .def("serialize", [](const FunnelCounts& a) { return py::bytes(a.Serialize()); })
+      .def("serialize", [](const FunnelCounts& a) {
+        return py::bytes(salesperf_py::WithoutGil([&] { return a.Serialize(); }));
+      })
       .def_static("deserialize", [](const py::bytes& b) {
         std::string bytes = b;
-        return std::make_shared<FunnelCounts>(salesperf_py::ValueOrThrow(FunnelCounts::Deserialize(bytes)));
+        auto out = salesperf_py::WithoutGil([&] { return FunnelCounts::Deserialize(bytes); });
+        return std::make_shared<FunnelCounts>(salesperf_py::ValueOrThrow(std::move(out)));
       })
-      .def("__eq__", [](const FunnelCounts& a, const FunnelCounts& b) { return a == b; }, py::is_operator());
+      .def("__eq__", [](const FunnelCounts& a, const FunnelCounts& b) { return a == b; }, py::is_operator(),
+           py::call_guard<py::gil_scoped_release>());
 
   py::class_<FunnelChain, std::shared_ptr<FunnelChain>>(m, "FunnelChain")
       .def_readonly("stage_names", &FunnelChain::stage_names)

@@ -59,18 +59,22 @@ void register_indicators(py::module_& m) {
 
   m.def("units_by_rep", [](const EventLog& log, const std::string& owner) {
     const salesperf::OwnerRule rule = ParseOwner(owner);
-    return std::make_shared<Units>(salesperf_py::ValueOrThrow(salesperf::UnitsByRep(log, rule)));
+    auto out = salesperf_py::WithoutGil([&] { return salesperf::UnitsByRep(log, rule); });
+    return std::make_shared<Units>(salesperf_py::ValueOrThrow(std::move(out)));
   }, py::arg("log"), py::arg("owner") = "most_active");
   m.def("units_by_dimension", [](const EventLog& log, const std::string& dimension) {
-    return std::make_shared<Units>(salesperf_py::ValueOrThrow(salesperf::UnitsByDimension(log, dimension)));
+    auto out = salesperf_py::WithoutGil([&] { return salesperf::UnitsByDimension(log, dimension); });
+    return std::make_shared<Units>(salesperf_py::ValueOrThrow(std::move(out)));
   });
   m.def("single_unit", [](const EventLog& log, const std::string& name) {
     return std::make_shared<Units>(salesperf::SingleUnit(log, name));
   }, py::arg("log"), py::arg("name") = "all");
   m.def("units_from_codes", [](const EventLog& log, const Int32Array& codes,
                                std::vector<std::string> names, std::string kind) {
-    return std::make_shared<Units>(salesperf_py::ValueOrThrow(salesperf::UnitsFromCodes(
-        log, SpanOf(codes, "codes"), std::move(names), std::move(kind))));
+    const auto span = SpanOf(codes, "codes");
+    auto out = salesperf_py::WithoutGil(
+        [&] { return salesperf::UnitsFromCodes(log, span, std::move(names), std::move(kind)); });
+    return std::make_shared<Units>(salesperf_py::ValueOrThrow(std::move(out)));
   });
 
   py::class_<Indicators, std::shared_ptr<Indicators>>(m, "Indicators")
@@ -97,8 +101,9 @@ void register_indicators(py::module_& m) {
       })
       .def("rollup", [](const Indicators& a, const Int32Array& parent, std::vector<std::string> names,
                         std::string kind) {
-        return std::make_shared<Indicators>(salesperf_py::ValueOrThrow(
-            a.RollUp(SpanOf(parent, "parent"), std::move(names), std::move(kind))));
+        const auto span = SpanOf(parent, "parent");
+        auto out = salesperf_py::WithoutGil([&] { return a.RollUp(span, std::move(names), std::move(kind)); });
+        return std::make_shared<Indicators>(salesperf_py::ValueOrThrow(std::move(out)));
       })
       .def("serialize", [](const Indicators& a) {
         std::string bytes;
@@ -117,7 +122,8 @@ void register_indicators(py::module_& m) {
         }
         return std::make_shared<Indicators>(salesperf_py::ValueOrThrow(std::move(out)));
       })
-      .def("__eq__", [](const Indicators& a, const Indicators& b) { return a == b; }, py::is_operator());
+      .def("__eq__", [](const Indicators& a, const Indicators& b) { return a == b; }, py::is_operator(),
+           py::call_guard<py::gil_scoped_release>());
 
   m.def(
       "compute_indicators",
@@ -196,8 +202,8 @@ void register_indicators(py::module_& m) {
   m.def(
       "make_trends",
       [](const IndicatorTable& table, int periods, double confidence) {
-        return std::make_shared<salesperf::TrendTable>(
-            salesperf_py::ValueOrThrow(salesperf::MakeTrends(table, periods, confidence)));
+        auto out = salesperf_py::WithoutGil([&] { return salesperf::MakeTrends(table, periods, confidence); });
+        return std::make_shared<salesperf::TrendTable>(salesperf_py::ValueOrThrow(std::move(out)));
       },
       py::arg("table"), py::arg("periods") = 6, py::arg("confidence") = 0.95);
 

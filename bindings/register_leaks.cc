@@ -170,12 +170,16 @@ void register_leaks(py::module_& m) {
         if (!s.ok()) salesperf_py::ThrowStatus(s);
         return out;
       })
-      .def("serialize", [](const LeakCounts& a) { return py::bytes(a.Serialize()); })
+      .def("serialize", [](const LeakCounts& a) {
+        return py::bytes(salesperf_py::WithoutGil([&] { return a.Serialize(); }));
+      })
       .def_static("deserialize", [](const py::bytes& b) {
         std::string bytes = b;
-        return std::make_shared<LeakCounts>(salesperf_py::ValueOrThrow(LeakCounts::Deserialize(bytes)));
+        auto out = salesperf_py::WithoutGil([&] { return LeakCounts::Deserialize(bytes); });
+        return std::make_shared<LeakCounts>(salesperf_py::ValueOrThrow(std::move(out)));
       })
-      .def("__eq__", [](const LeakCounts& a, const LeakCounts& b) { return a == b; }, py::is_operator());
+      .def("__eq__", [](const LeakCounts& a, const LeakCounts& b) { return a == b; }, py::is_operator(),
+           py::call_guard<py::gil_scoped_release>());
 
   m.def(
       "count_leaks",

@@ -107,7 +107,8 @@ void register_stages(py::module_& m) {
         out["action"] = View(tr.action, self);
         return out;
       })
-      .def("__eq__", [](const Timelines& a, const Timelines& b) { return a == b; });
+      .def("__eq__", [](const Timelines& a, const Timelines& b) { return a == b; },
+           py::call_guard<py::gil_scoped_release>());
 
   m.def(
       "run_stages",

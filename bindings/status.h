@@ -33,6 +33,15 @@ T ValueOrThrow(absl::StatusOr<T>&& s) {
 // Installs the translator from StatusError to salesperf.errors.* exceptions.
 void RegisterStatusTranslator(pybind11::module_& m);
 
+// Runs f() with the GIL released, so other Python threads go on meanwhile, and returns
+// its result. f must not touch Python objects: convert arguments before, and build
+// the Python result after.
+template <typename F>
+auto WithoutGil(F&& f) {
+  pybind11::gil_scoped_release release;
+  return std::forward<F>(f)();
+}
+
 }  // namespace salesperf_py
 
 #endif  // SALESPERF_BINDINGS_STATUS_H_

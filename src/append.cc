@@ -21,6 +21,13 @@ namespace {
 
 using internal::Sv;
 
+// Codes are int32: a merged column holds at most internal::MaxIdCodes() (INT32_MAX)
+// distinct ids.
+absl::Status TooMany(std::string_view column) {
+  return absl::ResourceExhaustedError(absl::StrCat("column '", Sv(column), "': the base log and the batch hold more than ",
+                                                   internal::MaxIdCodes(), " distinct ids; codes are 32-bit"));
+}
+
 // Puts batch values into `merged` (a copy of base): returns batch code -> merged code.
 absl::StatusOr<std::vector<int32_t>> Merge(const Dictionary& base, const Dictionary& batch,
                                            std::string_view column, Dictionary& merged) {
@@ -35,6 +42,7 @@ absl::StatusOr<std::vector<int32_t>> Merge(const Dictionary& base, const Diction
     absl::flat_hash_map<int64_t, int32_t> index;
     for (size_t i = 0; i < values.size(); ++i) index.emplace(values[i], static_cast<int32_t>(i));
     for (size_t i = 0; i < batch.ints().size(); ++i) {
+      if (values.size() >= internal::MaxIdCodes() && !index.contains(batch.ints()[i])) return TooMany(column);
       auto [it, inserted] = index.try_emplace(batch.ints()[i], static_cast<int32_t>(values.size()));
       if (inserted) values.push_back(batch.ints()[i]);
       remap[i] = it->second;
@@ -45,6 +53,7 @@ absl::StatusOr<std::vector<int32_t>> Merge(const Dictionary& base, const Diction
     absl::flat_hash_map<std::string, int32_t> index;
     for (size_t i = 0; i < values.size(); ++i) index.emplace(values[i], static_cast<int32_t>(i));
     for (size_t i = 0; i < batch.strings().size(); ++i) {
+      if (values.size() >= internal::MaxIdCodes() && !index.contains(batch.strings()[i])) return TooMany(column);
       auto [it, inserted] = index.try_emplace(batch.strings()[i], static_cast<int32_t>(values.size()));
       if (inserted) values.push_back(batch.strings()[i]);
       remap[i] = it->second;

@@ -595,7 +595,7 @@ absl::Status IndicatorsBuilder::CheckSameSettings(const Indicators& a, const Ind
     return differ("duration resolutions", absl::StrCat(a.resolution_, " and ", b.resolution_, " ns"));
   }
   if (a.as_of_ != b.as_of_) {
-    return differ("as_of times", absl::StrCat(a.as_of_, " and ", b.as_of_));
+    return differ("as_of times", absl::StrCat(FormatInstant(a.as_of_), " and ", FormatInstant(b.as_of_)));
   }
   if (!a.unit_kind_.empty() && !b.unit_kind_.empty() && a.unit_kind_ != b.unit_kind_) {
     return differ("unit kinds", absl::StrCat("'", a.unit_kind_, "' and '", b.unit_kind_, "'"));
@@ -624,8 +624,8 @@ absl::Status IndicatorsBuilder::Update(Indicators& acc, const EventLog& log, con
   }
   if (t.as_of != acc.as_of_) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the timelines are judged at as_of ", t.as_of, ", this accumulator at ",
-                     acc.as_of_, " (create it with the timelines' as_of)"));
+        absl::StrCat("the timelines are judged at as_of ", FormatInstant(t.as_of), ", this accumulator at ",
+                     FormatInstant(acc.as_of_), " (create it with the timelines' as_of)"));
   }
   const auto ndz = static_cast<size_t>(nd);
   const auto S = static_cast<size_t>(acc.num_stages());
@@ -907,7 +907,7 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
       judge(won_at, kWonInWindow, kWonFailed, kWonPending);
 
       if (exit != kInf) {
-        tally.AddBin(cell, k, exit - entered, true);
+        tally.AddBin(cell, k, Span(entered, exit), true);
       } else if (excluded && excluded_from == k) {
         tally.AddBin(cell, k, Span(entered, excluded_at), false);
       } else if (ll[k] != kNullInstant && ll[k] >= entered) {

@@ -11,6 +11,7 @@
 // threads. Deals are numbered in order of first appearance, so input already grouped
 // by deal has non-decreasing deal codes and skips step 3.
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <cmath>
 #include <cstring>
@@ -32,6 +33,12 @@
 using salesperf::internal::Sv;
 
 namespace salesperf {
+namespace {
+std::atomic<size_t> max_id_codes{static_cast<size_t>(std::numeric_limits<int32_t>::max())};
+}  // namespace
+
+size_t internal::MaxIdCodes() { return max_id_codes.load(std::memory_order_relaxed); }
+size_t internal::SetMaxIdCodesForTesting(size_t n) { return max_id_codes.exchange(n); }
 
 // Friend of EventLog: the only code that fills one.
 class EventLogBuilder {
@@ -74,6 +81,17 @@ class IdEncoder {
 
   bool present() const { return col_.present(); }
 
+  // Codes are int32: a column holds at most INT32_MAX distinct ids (max_codes_). Full()
+  // says whether `size` codes are already given out, and remembers the first row that
+  // wanted one more.
+  bool Full(size_t size, size_t row) {
+    if (size < max_codes_) return false;
+    if (full_row_ < 0 || static_cast<int64_t>(row) < full_row_) full_row_ = static_cast<int64_t>(row);
+    return true;
+  }
+  // For tests of the limit without 2^31 distinct ids (internal::SetMaxIdCodesForTesting).
+  size_t max_codes_ = internal::MaxIdCodes();
+
   // Encodes rows row_at(0..m) into out[0..m), column at a time: one tight loop per
   // kind of column, so that the common cases (codes without a mask, sorted integer
   // ids) run without per-row dispatch. Codes beyond the labels are flagged, not read.
@@ -94,6 +112,10 @@ class IdEncoder {
         } else {
           int32_t& code = remap_[static_cast<size_t>(v)];
           if (code == kNullCode) {
+            if (Full(string_values_.size(), i)) {
+              out[k] = kNullCode;
+              continue;
+            }
             code = static_cast<int32_t>(string_values_.size());
             string_values_.push_back(col_.labels[static_cast<size_t>(v)]);
           }
@@ -115,6 +137,10 @@ class IdEncoder {
         const int64_t v = values[i];
         int32_t& code = table[static_cast<uint64_t>(v) - static_cast<uint64_t>(dense_min_)];
         if (code == kNullCode) {
+          if (Full(int_values_.size(), i)) {
+            out[k] = kNullCode;
+            continue;
+          }
           code = static_cast<int32_t>(int_values_.size());
           int_values_.push_back(v);
         }
@@ -131,6 +157,11 @@ class IdEncoder {
       const int64_t v = values[i];
       if (v == last_value && last_code != kNullCode) {  // runs of one id: no hashing
         out[k] = last_code;
+        continue;
+      }
+      if (int_values_.size() >= max_codes_ && !int_index_.contains(v)) {
+        Full(int_values_.size(), i);
+        out[k] = kNullCode;
         continue;
       }
       auto [it, inserted] = int_index_.try_emplace(v, static_cast<int32_t>(int_values_.size()));
@@ -174,6 +205,11 @@ class IdEncoder {
   }
 
   absl::Status Status(std::string_view name) const {
+    if (full_row_ >= 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "column '", Sv(name), "': more than ", max_codes_, " distinct ids (row ", full_row_,
+          " brings one more); codes are 32-bit"));
+    }
     if (bad_row_ < 0) return absl::OkStatus();
     return ColumnError(name, absl::StrCat("row ", bad_row_, ": code ", col_.values[static_cast<size_t>(bad_row_)],
                                           " is beyond its ", col_.labels.size(), " labels"));
@@ -193,6 +229,7 @@ class IdEncoder {
   int64_t dense_min_ = 0;
   std::vector<int64_t> int_values_;
   int64_t bad_row_ = -1;
+  int64_t full_row_ = -1;  // first row whose id found no code left (see Full)
 };
 
 // The action column as codes into labels, each label resolved through the
@@ -509,7 +546,7 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
   } else {
     log.row_ = std::move(keep);
   }
-  for (auto [enc, name] : {std::pair{&deal, "deal"}, std::pair{&rep, "rep"},
+  for (auto [enc, name] : {std::pair{&deal, "deal"}, std::pair{&action, "action"}, std::pair{&rep, "rep"},
                            std::pair{&account, "account"}, std::pair{&contact, "contact"},
                            std::pair{&role, "contact_role"}}) {
     if (auto s = enc->Status(name); !s.ok()) return s;

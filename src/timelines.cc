@@ -2,6 +2,7 @@
 // kept in scratch arrays reused across deals (no allocation per event), deals split
 // into blocks across threads; then stall limits from all deals, then stalls.
 #include "salesperf/timelines.h"
+#include "salesperf/state.h"  // Int128
 
 #include <algorithm>
 #include <cmath>
@@ -47,7 +48,7 @@ constexpr uint8_t kGroupStage = 0, kGroupWon = 1, kGroupLost = 2;
 // t - x <= w, for x not null, without overflow.
 inline bool Within(int64_t t, int64_t x, int64_t w) {
   if (w == kInfinite) return true;
-  return t - x <= w;  // times are real instants here; t >= x in log order
+  return static_cast<Int128>(t) - x <= w;  // t >= x in log order; a 128-bit difference cannot overflow
 }
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
@@ -221,7 +222,11 @@ void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals,
     auto leave_open = [&](int64_t t, bool count_visit) {  // leaving the current open stage
       if (current < 0) return;
       left[current] = t;
-      if (count_visit) block.visit_durations[static_cast<size_t>(current)].push_back(t - visit_entry);
+      if (count_visit) {
+        int64_t d = 0;  // saturates for a visit longer than int64 nanoseconds (292 years)
+        block.visit_durations[static_cast<size_t>(current)].push_back(
+            __builtin_sub_overflow(t, visit_entry, &d) ? std::numeric_limits<int64_t>::max() : d);
+      }
     };
     auto upward_in_window = [&](int64_t t) {
       return current < 0 || Within(t, visit_entry, m.window[static_cast<size_t>(current)]);
@@ -382,7 +387,7 @@ void StallBlock(const StageMachine& m, int32_t first, int32_t last, Timelines& o
     const int64_t limit = out.stall_limit[static_cast<size_t>(s)];
     if (limit < 0) continue;
     const int64_t quiet = out.quiet_since[di];
-    if (out.as_of - quiet <= limit) continue;
+    if (static_cast<Int128>(out.as_of) - quiet <= limit) continue;
     const int64_t since = SaturatingAdd(quiet, limit);
     out.outcome[di] = static_cast<uint8_t>(Outcome::kStalled);
     out.outcome_time[di] = since;

@@ -252,6 +252,15 @@ absl::StatusOr<Appended> AppendEvents(const EventLog& base, const EventLog& batc
 inline constexpr std::string_view kRowPayload = "salesperf.row";
 inline constexpr std::string_view kColumnPayload = "salesperf.column";
 
+namespace internal {
+// For tests only: lowers the number of distinct ids one column may hold (normally
+// INT32_MAX, as codes are int32), so that the error past it (ResourceExhausted naming
+// the column and the row) can be tested without 2^31 distinct ids. Returns the previous
+// limit. Not thread-safe with respect to a running Ingest or Append.
+size_t SetMaxIdCodesForTesting(size_t n);
+size_t MaxIdCodes();  // the limit in force
+}  // namespace internal
+
 }  // namespace salesperf
 
 #endif  // SALESPERF_EVENT_LOG_H_

@@ -34,11 +34,21 @@ def _labels(values: Any) -> list[str]:
     return [str(v) for v in values]
 
 
+def _fits_int64(values: Any, name: str) -> None:
+    """uint64 ids above 2**63 - 1 have no int64 value: refuse them instead of wrapping
+    them into negative numbers."""
+    arr = np.asarray(values)
+    if arr.dtype == np.uint64 and arr.size and int(arr.max()) > 2**63 - 1:
+        raise InvalidArgumentError(f"column '{name}': uint64 ids above 2**63-1 do not fit int64 "
+                                   f"(largest {int(arr.max())}); pass them as strings")
+
+
 def id_spec(col: Any, name: str) -> IdSpec:
     """Encode one id column (pandas Series, numpy array or Arrow array)."""
     if isinstance(col, (pa.Array, pa.ChunkedArray)):
         return _arrow_id_spec(col, name)
     if isinstance(col, np.ndarray) and col.ndim == 1 and col.dtype.kind in "iu":
+        _fits_int64(col, name)
         return col.astype(np.int64, copy=False), None, None  # no copy for int64
     s = col if isinstance(col, pd.Series) else pd.Series(col)
     dtype = s.dtype
@@ -60,7 +70,10 @@ def id_spec(col: Any, name: str) -> IdSpec:
     if pd.api.types.is_integer_dtype(dtype):
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64, ...
             valid = s.notna().to_numpy()
+            if str(dtype) == "UInt64":
+                _fits_int64(s.dropna().to_numpy(dtype=np.uint64), name)
             return s.to_numpy(dtype=np.int64, na_value=0), valid.view(np.uint8), None
+        _fits_int64(s.to_numpy(), name)
         return s.to_numpy().astype(np.int64, copy=False), None, None
     if pd.api.types.is_float_dtype(dtype):
         arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -90,6 +103,8 @@ def _arrow_id_spec(col: pa.Array | pa.ChunkedArray, name: str) -> IdSpec:
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     t = col.type
     if pa.types.is_integer(t):
+        if pa.types.is_uint64(t):
+            _fits_int64(col.drop_null().to_numpy(zero_copy_only=False), name)
         if col.null_count == 0:
             return col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False), None, None
         valid = col.is_valid().to_numpy(zero_copy_only=False)
@@ -163,13 +178,17 @@ def time_spec(
                 over &= ~null
             if over.any():
                 row = int(np.flatnonzero(over)[0])
-                raise InvalidArgumentError(
+                err = InvalidArgumentError(
                     f"column 'time' row {row}: {arr[row]} {time_unit} overflows int64 nanoseconds")
+                err.row, err.column = row, "time"
+                raise err
             arr = arr * scale
             if null is not None:
                 arr[null] = np.iinfo(np.int64).min
         return arr, None
     if pd.api.types.is_float_dtype(dtype):
+        if len(s) == 0:  # an empty column built from [] is float64: no times, nothing wrong
+            return np.empty(0, dtype=np.int64), None
         raise InvalidArgumentError(
             "column 'time' is floating point: give datetimes, ISO 8601 text, or int64 with time_unit")
     return _parse_text(s, tz=tz, time_format=time_format)
@@ -177,7 +196,13 @@ def time_spec(
 
 def _localize(s: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray | None]:
     before = s.isna().to_numpy()
-    local = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    try:
+        local = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    except Exception as e:  # pytz / zoneinfo / dateutil each raise their own kind
+        if "timezone" not in type(e).__name__.lower() and not isinstance(e, (KeyError, ValueError)):
+            raise
+        raise InvalidArgumentError(
+            f"tz: {tz!r} is not a time zone; give an IANA name such as 'UTC' or 'Europe/Amsterdam'") from None
     ns = _utc_ns(local)
     ambiguous = local.isna().to_numpy() & ~before
     if ambiguous.any():

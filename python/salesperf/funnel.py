@@ -110,8 +110,9 @@ class Funnel(MergeableState):
         expected value of the open pipeline (dollars x win probability of their stage)
         and open deals in stages with no win probability yet."""
         rows = []
-        for label, unit in [*((u, u) for u in self.units), ("(all)", None)]:
-            c = self._chain(unit)
+        units = self.units  # one list: looking each unit up by name would be quadratic
+        for index, label in [*enumerate(units), (-1, "(all)")]:
+            c = _core.solve_funnel(self._core, index)
             rows.append({"unit": label, "open_deals": int(sum(c.open_deals)),
                          "open_dollars": float(c.open_dollars),
                          "expected_open_value": float(c.expected_open_value),

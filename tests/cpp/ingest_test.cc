@@ -457,3 +457,74 @@ TEST(Ingest, IntegerActionsMatchTheirDecimalText) {
 
 }  // namespace
 }  // namespace salesperf
+
+// Codes are int32, so a column holds at most INT32_MAX distinct ids; past that, ingest
+// is ResourceExhausted naming the column and the first row without a code. Tested with
+// the limit lowered to 3 (internal::SetMaxIdCodesForTesting), for each way a column is
+// encoded: integer ids in a narrow range (table), spread out (hash), and coded labels.
+namespace salesperf {
+namespace {
+TEST(IngestLimits, MoreDistinctIdsThanCodesIsAnErrorNamingColumnAndRow) {
+  struct Restore {
+    size_t old = internal::SetMaxIdCodesForTesting(3);
+    ~Restore() { internal::SetMaxIdCodesForTesting(old); }
+  } restore;
+  const std::vector<int64_t> time = {10, 20, 30, 40, 50, 60};
+  const std::vector<int64_t> action = {0, 0, 0, 0, 0, 0};
+  const std::vector<std::string> actions = {"reply"};
+  Vocabulary vocab;
+  ASSERT_TRUE(vocab.Add("reply", Actor::kBuyer).ok());
+  for (const std::vector<int64_t>& deals : {std::vector<int64_t>{1, 2, 1, 3, 2, 4},
+                                            std::vector<int64_t>{1, 2'000'000'000'000, 1, 3, 2'000'000'000'000, 4}}) {
+    EventColumns in;
+    in.deal = IdColumn::Integers(deals);
+    in.time = time;
+    in.action = IdColumn::Coded(action, actions);
+    for (int threads : {1, 2}) {
+      IngestOptions o;
+      o.threads = threads;
+      auto out = Ingest(in, vocab, o);
+      ASSERT_FALSE(out.ok());
+      EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted);
+      EXPECT_EQ(out.status().message(),
+                "column 'deal': more than 3 distinct ids (row 5 brings one more); codes are 32-bit");
+    }
+  }
+  // Coded labels: the rep column, 4 labels used.
+  const std::vector<int64_t> rep = {0, 1, 2, 0, 3, 1};
+  const std::vector<std::string> reps = {"ana", "bo", "cy", "di"};
+  const std::vector<int64_t> deal = {7, 7, 7, 7, 7, 7};
+  EventColumns in;
+  in.deal = IdColumn::Integers(deal);
+  in.time = time;
+  in.action = IdColumn::Coded(action, actions);
+  in.rep = IdColumn::Coded(rep, reps);
+  auto out = Ingest(in, vocab);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(out.status().message(), "column 'rep': more than 3 distinct ids (row 4 brings one more); codes are 32-bit");
+  // Exactly at the limit: fine.
+  const std::vector<int64_t> three = {0, 1, 2, 0, 2, 1};
+  in.rep = IdColumn::Coded(three, reps);
+  auto base = Ingest(in, vocab);
+  ASSERT_TRUE(base.ok()) << base.status();
+  // Appending a batch whose reps bring the union past the limit.
+  const std::vector<int64_t> batch_rep = {3, 3, 3, 3, 3, 3};  // "di", a fourth rep
+  const std::vector<int64_t> batch_deal = {8, 8, 8, 8, 8, 8};
+  in.deal = IdColumn::Integers(batch_deal);
+  in.rep = IdColumn::Coded(batch_rep, reps);
+  auto batch = Ingest(in, vocab);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  auto appended = AppendEvents(base->log, batch->log);
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(appended.status().message(),
+            "column 'rep': the base log and the batch hold more than 3 distinct ids; codes are 32-bit");
+  // Reps already in the base: fine.
+  in.rep = IdColumn::Coded(three, reps);
+  auto same = Ingest(in, vocab);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(AppendEvents(base->log, same->log).ok());
+}
+}  // namespace
+}  // namespace salesperf
