@@ -223,9 +223,9 @@ void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals,
       if (current < 0) return;
       left[current] = t;
       if (count_visit) {
-        int64_t d = 0;  // saturates for a visit longer than int64 nanoseconds (292 years)
+        int64_t visit = 0;  // saturates for a visit longer than int64 nanoseconds (292 years)
         block.visit_durations[static_cast<size_t>(current)].push_back(
-            __builtin_sub_overflow(t, visit_entry, &d) ? std::numeric_limits<int64_t>::max() : d);
+            __builtin_sub_overflow(t, visit_entry, &visit) ? std::numeric_limits<int64_t>::max() : visit);
       }
     };
     auto upward_in_window = [&](int64_t t) {
