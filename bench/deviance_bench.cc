@@ -11,6 +11,11 @@
 //   BM_Diagnose/<events>     DiagnoseReps with the behaviours (active weeks, volumes,
 //                            adoption, answers)
 //   BM_PlanVsActual/<events> one bookings objective per rep for the last quarter
+//   BM_DeviantCountsMerge/<events>   the whole log's DeviantCounts serialized, read
+//                            back, merged into an empty accumulator and with itself:
+//                            what carrying and merging the state costs on a cluster
+//   BM_BehaviourCountsMerge/<events> the same for BehaviourCounts
+//   BM_BehaviourCount/<events>       BehaviourCounts::Count alone (a partition's work)
 // items_per_second counts events for the first two, deals for the others.
 #include <benchmark/benchmark.h>
 
@@ -121,8 +126,53 @@ void BM_PlanVsActual(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * f.log.num_deals());
 }
 
+// Serialize, Deserialize and Merge of the whole log's counts: what a cluster adds per
+// partition on top of Count.
+template <typename Counts, typename CountFn>
+void MergeBench(benchmark::State& state, CountFn count) {
+  const Fixture f = Get(state.range(0));
+  auto c = count(f);
+  if (!Check(state, c)) return;
+  for (auto _ : state) {
+    auto back = Counts::Deserialize(c->Serialize());
+    if (!Check(state, back)) return;
+    Counts merged;
+    if (!merged.Merge(*back).ok() || !merged.Merge(*c).ok()) {
+      state.SkipWithError("merge failed");
+      return;
+    }
+    benchmark::DoNotOptimize(merged.num_cells());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.num_deals());
+}
+
+// Count alone (the per-partition work on a cluster), for the share of AssessBehaviours.
+void BM_BehaviourCount(benchmark::State& state) {
+  const Fixture f = Get(state.range(0));
+  for (auto _ : state) {
+    auto c = salesperf::BehaviourCounts::Count(f.log, f.timelines, f.units);
+    if (!Check(state, c)) return;
+    benchmark::DoNotOptimize(c->num_cells());
+  }
+  state.SetItemsProcessed(state.iterations() * f.log.size());
+}
+
+void BM_DeviantCountsMerge(benchmark::State& state) {
+  MergeBench<salesperf::DeviantCounts>(state, [](const Fixture& f) {
+    return salesperf::DeviantCounts::Count(f.log, f.timelines, f.units, DeviantOpts().covariates);
+  });
+}
+
+void BM_BehaviourCountsMerge(benchmark::State& state) {
+  MergeBench<salesperf::BehaviourCounts>(
+      state, [](const Fixture& f) { return salesperf::BehaviourCounts::Count(f.log, f.timelines, f.units); });
+}
+
 }  // namespace
 
+BENCHMARK(BM_BehaviourCount)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DeviantCountsMerge)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BehaviourCountsMerge)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Behaviours)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EventFloor)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Deviants)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);

@@ -20,6 +20,7 @@
 
 namespace py = pybind11;
 using salesperf::BehaviourAssessment;
+using salesperf::BehaviourCounts;
 using salesperf::BehaviourRows;
 
 namespace {
@@ -95,4 +96,63 @@ void register_behaviours(py::module_& m) {
       py::arg("log"), py::arg("timelines"), py::arg("units"), py::arg("follow_up_window") = 86'400'000'000'000LL,
       py::arg("min_support") = 30, py::arg("fdr") = 0.10, py::arg("interval") = 0.95,
       py::arg("deviants") = std::vector<uint8_t>{});
+  // The mergeable counts behind AssessBehaviours (deviance.h).
+  py::class_<BehaviourCounts, std::shared_ptr<BehaviourCounts>>(m, "BehaviourCounts")
+      .def_property_readonly("stage_names", &BehaviourCounts::stage_names)
+      .def_property_readonly("num_open", &BehaviourCounts::num_open)
+      .def_property_readonly("follow_up_window", &BehaviourCounts::follow_up_window)
+      .def_property_readonly("unit_kind", &BehaviourCounts::unit_kind)
+      .def_property_readonly("unit_names", &BehaviourCounts::unit_names)
+      .def_property_readonly("feature_names", &BehaviourCounts::feature_names)
+      .def_property_readonly("num_cells", &BehaviourCounts::num_cells)
+      .def("merge",
+           [](const BehaviourCounts& a, const BehaviourCounts& b) {
+             auto out = std::make_shared<BehaviourCounts>(a);
+             absl::Status s;
+             {
+               py::gil_scoped_release release;
+               s = out->Merge(b);
+             }
+             if (!s.ok()) salesperf_py::ThrowStatus(s);
+             return out;
+           })
+      .def("serialize", [](const BehaviourCounts& a) { return py::bytes(a.Serialize()); })
+      .def_static("deserialize",
+                  [](const py::bytes& b) {
+                    std::string bytes = b;
+                    return std::make_shared<BehaviourCounts>(
+                        salesperf_py::ValueOrThrow(BehaviourCounts::Deserialize(bytes)));
+                  })
+      .def(
+          "finalize",
+          [](const BehaviourCounts& a, int64_t min_support, double fdr, double interval, std::vector<uint8_t> deviants) {
+            salesperf::BehaviourOptions options;
+            options.follow_up_window = a.follow_up_window();
+            options.min_support = min_support;
+            options.fdr = fdr;
+            options.interval = interval;
+            options.deviants = std::move(deviants);
+            absl::StatusOr<BehaviourAssessment> out;
+            {
+              py::gil_scoped_release release;
+              out = a.Finalize(options);
+            }
+            return std::make_shared<BehaviourAssessment>(salesperf_py::ValueOrThrow(std::move(out)));
+          },
+          py::arg("min_support") = 30, py::arg("fdr") = 0.10, py::arg("interval") = 0.95,
+          py::arg("deviants") = std::vector<uint8_t>{})
+      .def("__eq__", [](const BehaviourCounts& a, const BehaviourCounts& b) { return a == b; }, py::is_operator());
+
+  m.def(
+      "count_behaviours",
+      [](const salesperf::EventLog& log, const salesperf::Timelines& timelines, const salesperf::Units& units,
+         int64_t follow_up_window) {
+        absl::StatusOr<BehaviourCounts> out;
+        {
+          py::gil_scoped_release release;
+          out = BehaviourCounts::Count(log, timelines, units, follow_up_window);
+        }
+        return std::make_shared<BehaviourCounts>(salesperf_py::ValueOrThrow(std::move(out)));
+      },
+      py::arg("log"), py::arg("timelines"), py::arg("units"), py::arg("follow_up_window") = 86'400'000'000'000LL);
 }

@@ -20,6 +20,7 @@
 
 namespace py = pybind11;
 using salesperf::DeviantAssessment;
+using salesperf::DeviantCounts;
 using salesperf::RepDiagnosis;
 
 namespace {
@@ -70,6 +71,64 @@ void register_deviance(py::module_& m) {
       py::arg("log"), py::arg("timelines"), py::arg("units"), py::arg("covariates") = std::vector<std::string>{},
       py::arg("ridge") = 1.0, py::arg("interval") = 0.95, py::arg("flag_probability") = 0.95,
       py::arg("min_effect") = 0.10);
+
+  // The mergeable counts behind AssessDeviants (deviance.h): count per partition,
+  // merge, serialize, and assess the merged counts.
+  py::class_<DeviantCounts, std::shared_ptr<DeviantCounts>>(m, "DeviantCounts")
+      .def_property_readonly("covariates", &DeviantCounts::covariates)
+      .def_property_readonly("unit_kind", &DeviantCounts::unit_kind)
+      .def_property_readonly("unit_names", &DeviantCounts::unit_names)
+      .def_property_readonly("levels", &DeviantCounts::levels)
+      .def_property_readonly("num_cells", &DeviantCounts::num_cells)
+      .def_property_readonly("decided_deals", &DeviantCounts::decided_deals)
+      .def("merge",
+           [](const DeviantCounts& a, const DeviantCounts& b) {
+             auto out = std::make_shared<DeviantCounts>(a);
+             absl::Status s;
+             {
+               py::gil_scoped_release release;
+               s = out->Merge(b);
+             }
+             if (!s.ok()) salesperf_py::ThrowStatus(s);
+             return out;
+           })
+      .def("serialize", [](const DeviantCounts& a) { return py::bytes(a.Serialize()); })
+      .def_static("deserialize",
+                  [](const py::bytes& b) {
+                    std::string bytes = b;
+                    return std::make_shared<DeviantCounts>(salesperf_py::ValueOrThrow(DeviantCounts::Deserialize(bytes)));
+                  })
+      .def(
+          "finalize",
+          [](const DeviantCounts& a, double ridge, double interval, double flag_probability, double min_effect) {
+            salesperf::DeviantOptions options;
+            options.ridge = ridge;
+            options.interval = interval;
+            options.flag_probability = flag_probability;
+            options.min_effect = min_effect;
+            absl::StatusOr<DeviantAssessment> out;
+            {
+              py::gil_scoped_release release;
+              out = a.Finalize(options);
+            }
+            return std::make_shared<DeviantAssessment>(salesperf_py::ValueOrThrow(std::move(out)));
+          },
+          py::arg("ridge") = 1.0, py::arg("interval") = 0.95, py::arg("flag_probability") = 0.95,
+          py::arg("min_effect") = 0.10)
+      .def("__eq__", [](const DeviantCounts& a, const DeviantCounts& b) { return a == b; }, py::is_operator());
+
+  m.def(
+      "count_deviants",
+      [](const salesperf::EventLog& log, const salesperf::Timelines& timelines, const salesperf::Units& units,
+         std::vector<std::string> covariates) {
+        absl::StatusOr<DeviantCounts> out;
+        {
+          py::gil_scoped_release release;
+          out = DeviantCounts::Count(log, timelines, units, covariates);
+        }
+        return std::make_shared<DeviantCounts>(salesperf_py::ValueOrThrow(std::move(out)));
+      },
+      py::arg("log"), py::arg("timelines"), py::arg("units"), py::arg("covariates") = std::vector<std::string>{});
 
   py::class_<RepDiagnosis, std::shared_ptr<RepDiagnosis>>(m, "RepDiagnosis")
       .def_readonly("unit_names", &RepDiagnosis::unit_names)

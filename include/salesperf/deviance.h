@@ -31,7 +31,8 @@
 // Covariates: the named dimension columns of the log; a deal's level is the first
 // non-null value among its events, "(none)" when all are null. Each covariate is coded
 // as indicator columns for all its levels present among the decided deals except the
-// reference level (the most frequent; ties: the lowest code), after an intercept.
+// reference level (the most frequent; ties: the first by name, "(none)" after every
+// named level), after an intercept; the other levels' columns in that order.
 // The expectation model, fitted over ALL decided deals (no unit term):
 //   P(won | x) = expit(x'β), β maximising  Σ_d [y_d x_d'β - ln(1 + exp(x_d'β))]
 //                                          - (ridge / 2) Σ_{j>=1} β_j²
@@ -44,7 +45,11 @@
 //   ratio = O / E (NaN when E = 0);
 //   won_value = Σ value over won deals; expected_value = Σ p̂_d × value_d, where a
 //   deal without a value counts at the mean value of the decided deals that have one
-//   (in both sums); excess_value = won_value - expected_value.
+//   (in both sums); excess_value = won_value - expected_value. Values are summed
+//   exactly in fixed point (kDollarScale, salesperf/indicators.h; a value of magnitude
+//   9e14 or more is an InvalidArgument naming the deal), and every sum over deals runs
+//   per (unit, covariate pattern) cell in the canonical order of DeviantCounts below,
+//   so merged counts give the same bits.
 // Shrinkage (empirical Bayes, gamma-Poisson): O_u ~ Poisson(θ_u E_u), θ_u ~ Gamma(α, α)
 // (mean 1: performing as the deal mix predicts). α maximises the negative-binomial
 // marginal likelihood Σ_u [lnΓ(α + O_u) - lnΓ(α) + α ln(α / (α + E_u)) + O_u ln(E_u /
@@ -58,7 +63,7 @@
 //   deviant = +1 (a positive deviant: beats the odds) when probability_above >=
 //   flag_probability and ratio_shrunk >= 1 + min_effect; -1 when probability_below >=
 //   flag_probability and ratio_shrunk <= 1 - min_effect; else 0.
-//   rank: 1 = highest ratio_shrunk (NaN last; ties by unit index).
+//   rank: 1 = highest ratio_shrunk (NaN last; ties by unit name).
 //
 // ---- 2. Behaviours that distinguish (AssessBehaviours) -----------------------------
 // The unit of analysis is a deal at an open stage k that it ENTERED (first_entered
@@ -75,8 +80,11 @@
 // and stage, in this order and with these names:
 //   follow_up           a seller activity in (e_k, e_k + follow_up_window]: "a seller
 //                       follow-up within 24 h of the buyer's <entry action>" (the actions
-//                       that first entered the stage, most frequent first, joined by "or");
-//   <action>@<role>     for each seller action a and contact role r of the log: an event
+//                       that first entered the stage, most frequent first, ties by name,
+//                       joined by "or");
+//   <action>@<role>     for each seller action a and contact role r of the log (actions,
+//                       then roles, each sorted by name, so that logs split by deal and
+//                       merged agree on the order): an event
 //                       of action a with contact_role r strictly before e_k (only when
 //                       the log has a contact_role column): "a <a> with the <r> before
 //                       <stage>";
@@ -199,6 +207,7 @@
 #include "absl/status/statusor.h"
 #include "salesperf/event_log.h"
 #include "salesperf/indicators.h"
+#include "salesperf/state.h"
 #include "salesperf/timelines.h"
 
 namespace salesperf {
@@ -237,12 +246,77 @@ struct DeviantAssessment {
 absl::StatusOr<DeviantAssessment> AssessDeviants(const EventLog& log, const Timelines& timelines,
                                                  const Units& units, const DeviantOptions& options = {});
 
+// The counts AssessDeviants fits on, as a mergeable accumulator: per (unit, covariate
+// pattern) of the decided deals, the deals, wins, deals with a value, won deals with a
+// value, and the exact fixed-point sums (kDollarScale, salesperf/indicators.h) of the
+// values of those deals and of the won ones. Keys are names: units sorted by name (every
+// name of the counted Units, with or without a decided deal), per covariate the levels
+// present among the decided deals sorted by name with "(none)" (no value on any event)
+// last, cells sorted by (unit, levels). So counting any split of a log's deals and
+// merging the parts in any order or tree gives an object equal (operator==, and byte
+// for byte in Serialize) to Count over the whole log, and Finalize then gives the same
+// DeviantAssessment bit for bit, because every sum in it runs in this canonical order.
+// AssessDeviants is Finalize(Count(whole log)) with its per-unit arrays put back in the
+// Units' order (deal_probability filled); Finalize leaves deal_probability empty (the
+// per-deal figures cannot come from merged counts) and its units are sorted by name
+// (ties of rank go to the name that sorts first, in both paths).
+class DeviantCounts {
+ public:
+  static constexpr uint32_t kFormatVersion = 1;
+
+  DeviantCounts() = default;
+  // NotFound naming a covariate the log lacks; InvalidArgument for a covariate named
+  // twice or a deal's value too large for the fixed-point sums (naming the deal);
+  // FailedPrecondition when timelines or units do not fit the log or unit names repeat.
+  static absl::StatusOr<DeviantCounts> Count(const EventLog& log, const Timelines& timelines, const Units& units,
+                                             std::span<const std::string> covariates);
+  // FailedPrecondition naming what differs (the covariates, the unit kind). Merging
+  // into a default-constructed accumulator copies `other`.
+  absl::Status Merge(const DeviantCounts& other);
+  // Byte format: WrapState with magic "SPDEVC\0\0" (8 bytes), payload: u32 C; str covariates...;
+  //   str unit kind; u32 U; str unit names...; per covariate: u8 has "(none)", u32 L;
+  //   str levels...; u64 cells; per cell: u32 unit, u32 level per covariate (L: "(none)"),
+  //   i64 deals, won, valued, won_valued, i128 value, won_value.
+  // Deserialize: DataLoss for truncated or corrupt bytes and contents no Count or Merge
+  // could produce (unsorted names, unused levels, bad counts); FailedPrecondition for
+  // another version.
+  std::string Serialize() const;
+  static absl::StatusOr<DeviantCounts> Deserialize(std::string_view bytes);
+  // The assessment (part 1) from the counts. options.covariates must be empty or equal
+  // covariates() (FailedPrecondition); InvalidArgument naming a bad option;
+  // FailedPrecondition when no deal is decided.
+  absl::StatusOr<DeviantAssessment> Finalize(const DeviantOptions& options = {}) const;
+  friend bool operator==(const DeviantCounts&, const DeviantCounts&) = default;
+
+  const std::vector<std::string>& covariates() const { return covariates_; }
+  const std::string& unit_kind() const { return unit_kind_; }
+  const std::vector<std::string>& unit_names() const { return unit_names_; }
+  const std::vector<std::vector<std::string>>& levels() const { return levels_; }  // without "(none)"
+  size_t num_cells() const { return cell_unit_.size(); }
+  int64_t decided_deals() const;
+
+ private:
+  friend class DeviantCountsBuilder;
+  std::vector<std::string> covariates_;
+  std::string unit_kind_;
+  std::vector<std::string> unit_names_;
+  std::vector<std::vector<std::string>> levels_;  // per covariate, sorted
+  std::vector<uint8_t> has_none_;                 // per covariate: "(none)" is level levels_[c].size()
+  std::vector<int32_t> cell_unit_;                // per cell
+  std::vector<int32_t> cell_level_;               // cells x covariates
+  std::vector<int64_t> deals_, won_, valued_, won_valued_;  // per cell
+  std::vector<Int128> value_, won_value_;                   // per cell
+};
+
 // ---- 2. Behaviours that distinguish -----------------------------------------------
 
 inline constexpr int kMaxAdjustFor = 8;
 
+// The default follow-up window of the behaviours: 24 hours, in nanoseconds.
+inline constexpr int64_t kDefaultFollowUpWindow = 24LL * 3600 * 1000000000;
+
 struct BehaviourOptions {
-  int64_t follow_up_window = 86'400'000'000'000LL;  // ns, > 0 (24 h)
+  int64_t follow_up_window = kDefaultFollowUpWindow;  // ns, > 0 (24 h)
   int64_t min_support = 30;                          // >= 1
   double fdr = 0.10;                                 // in (0, 1)
   double interval = 0.95;                            // in (0, 1)
@@ -286,6 +360,70 @@ struct BehaviourAssessment {
 // fit the log, or `deviants` has the wrong size.
 absl::StatusOr<BehaviourAssessment> AssessBehaviours(const EventLog& log, const Timelines& timelines,
                                                      const Units& units, const BehaviourOptions& options = {});
+
+// The counts AssessBehaviours works from, as a mergeable accumulator: per (open stage,
+// unit, the set of features present, advanced or failed) the number of trials, and per
+// (open stage, action) the deals whose entry into the stage that action made. Keys are
+// names: the stages, units sorted by name (every name of the counted Units), the seller
+// actions and contact roles of the features sorted by name, the entry actions sorted by
+// name; cells sorted by (stage, unit, feature bits, failed). Any split of a log's deals
+// counted and merged in any order or tree equals Count over the whole log (operator==,
+// byte for byte), and Finalize gives the same BehaviourAssessment bit for bit: every
+// sum over units (the Mantel–Haenszel strata, the rep-by-rep Welch comparison) runs in
+// unit-name order in both paths.
+// AssessBehaviours is Finalize(Count(whole log)) with the per-unit arrays and
+// `deviants` in the Units' order. Finalize's units are sorted by name: its options'
+// `deviants` follow unit_names().
+class BehaviourCounts {
+ public:
+  static constexpr uint32_t kFormatVersion = 1;
+
+  BehaviourCounts() = default;
+  // follow_up_window (> 0, InvalidArgument) is the only option that matters at count
+  // time. FailedPrecondition when timelines or units do not fit the log or unit names
+  // repeat.
+  static absl::StatusOr<BehaviourCounts> Count(const EventLog& log, const Timelines& timelines, const Units& units,
+                                               int64_t follow_up_window = kDefaultFollowUpWindow);
+  // FailedPrecondition naming what differs: the stages, the follow-up window, the unit
+  // kind, or the feature definitions (one log has a contact or contact_role column and
+  // the other not). Seller actions, roles and units are united. Merging into a
+  // default-constructed accumulator copies `other`.
+  absl::Status Merge(const BehaviourCounts& other);
+  // Byte format: WrapState with magic "SPBEHC\0\0" (8 bytes), payload: u32 S; str stage
+  //   names...; i32 num_open; i64 follow_up_window; str unit kind; u8 has_contact,
+  //   has_role; u32 U; str units...; u32 A; str seller actions...; u32 R; str roles...;
+  //   u32 E; str entry actions...; i64 entry counts (num_open x E); u64 cells; per cell:
+  //   i32 stage, u32 unit, u8 failed, i64 trials, u64 words of feature bits (words =
+  //   ceil(features / 64), at least 1).
+  std::string Serialize() const;
+  static absl::StatusOr<BehaviourCounts> Deserialize(std::string_view bytes);
+  // The assessment (part 2). options.follow_up_window must equal the counted one
+  // (FailedPrecondition); options.deviants is per unit of unit_names() (or empty).
+  absl::StatusOr<BehaviourAssessment> Finalize(const BehaviourOptions& options = {}) const;
+  friend bool operator==(const BehaviourCounts&, const BehaviourCounts&) = default;
+
+  const std::vector<std::string>& stage_names() const { return stage_names_; }
+  int32_t num_open() const { return num_open_; }
+  int64_t follow_up_window() const { return window_; }
+  const std::string& unit_kind() const { return unit_kind_; }
+  const std::vector<std::string>& unit_names() const { return unit_names_; }
+  std::vector<std::string> feature_names() const;
+  size_t num_cells() const { return cell_stage_.size(); }
+
+ private:
+  friend class BehaviourCountsBuilder;
+  std::vector<std::string> stage_names_;
+  int32_t num_open_ = 0;
+  int64_t window_ = 0;
+  std::string unit_kind_;
+  uint8_t has_contact_ = 0, has_role_ = 0;
+  std::vector<std::string> unit_names_, seller_actions_, roles_, entry_actions_;
+  std::vector<int64_t> entry_count_;  // num_open x entry actions
+  std::vector<int32_t> cell_stage_, cell_unit_;
+  std::vector<uint8_t> cell_failed_;
+  std::vector<int64_t> cell_trials_;
+  std::vector<uint64_t> cell_mask_;  // cells x words
+};
 
 // ---- 3. Skill, will and the metrics ------------------------------------------------
 

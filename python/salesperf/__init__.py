@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from . import crm, datasets, errors, memory, plots, stats, synth
 from ._core import __version__
-from .behaviours import BehaviourAssessment, behaviours
+from .behaviours import BehaviourAssessment, BehaviourCounts, behaviour_counts, behaviours
 from .calendar import Calendar
-from .deviance import DeviantAssessment, RepDiagnosis, deviants, diagnose
+from .deviance import DeviantAssessment, DeviantCounts, RepDiagnosis, deviant_counts, deviants, diagnose
 from .errors import Error
 from .event_log import ACTORS, EventLog, IngestReport, Vocabulary, ingest
 from .funnel import Funnel, funnel
@@ -30,7 +30,11 @@ from .targets import PlanVsActual, TargetPlan, key_account_summary, key_accounts
 __all__ = [
     "ACTORS",
     "BehaviourAssessment",
+    "BehaviourCounts",
+    "behaviour_counts",
     "DeviantAssessment",
+    "DeviantCounts",
+    "deviant_counts",
     "RepDiagnosis",
     "behaviours",
     "deviants",

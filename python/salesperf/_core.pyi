@@ -696,6 +696,43 @@ def assess_deviants(log: EventLog, timelines: Timelines, units: Units, covariate
                     ridge: float = ..., interval: float = ..., flag_probability: float = ...,
                     min_effect: float = ...) -> DeviantAssessment: ...
 
+class DeviantCounts:
+    covariates: list[str]
+    unit_kind: str
+    unit_names: list[str]
+    levels: list[list[str]]  # per covariate, sorted, without "(none)"
+    num_cells: int
+    decided_deals: int
+    def merge(self, other: DeviantCounts) -> DeviantCounts: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def deserialize(data: bytes) -> DeviantCounts: ...
+    def finalize(self, ridge: float = ..., interval: float = ..., flag_probability: float = ...,
+                 min_effect: float = ...) -> DeviantAssessment: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def count_deviants(log: EventLog, timelines: Timelines, units: Units,
+                   covariates: list[str] = ...) -> DeviantCounts: ...
+
+class BehaviourCounts:
+    stage_names: list[str]
+    num_open: int
+    follow_up_window: int
+    unit_kind: str
+    unit_names: list[str]
+    feature_names: list[str]
+    num_cells: int
+    def merge(self, other: BehaviourCounts) -> BehaviourCounts: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def deserialize(data: bytes) -> BehaviourCounts: ...
+    def finalize(self, min_support: int = ..., fdr: float = ..., interval: float = ...,
+                 deviants: list[int] = ...) -> BehaviourAssessment: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def count_behaviours(log: EventLog, timelines: Timelines, units: Units,
+                     follow_up_window: int = ...) -> BehaviourCounts: ...
+
 class RepDiagnosis:
     unit_names: list[str]
     peer_volume: float

@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import _core
 from ._columns import duration_ns
+from ._state import MergeableState
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
@@ -323,4 +324,83 @@ def _screen_words(t: pd.DataFrame) -> tuple[dict[Any, list[str]], dict[Any, list
     return also, over
 
 
-__all__ = ["BehaviourAssessment", "behaviours"]
+def behaviour_counts(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
+                     follow_up_window: Any = "24h") -> BehaviourCounts:
+    """The counts :func:`behaviours` works from, as a mergeable state (see
+    :class:`BehaviourCounts`)."""
+    return BehaviourCounts.count(log, timelines, by=by, owner=owner, follow_up_window=follow_up_window)
+
+
+class BehaviourCounts(MergeableState):
+    """Per open stage, unit, set of features present and outcome (advanced or failed):
+    the trials, and per stage the actions that entered it — everything
+    :func:`behaviours` needs. Counted per part of a log split by deal (:meth:`count`),
+    merged in any order (:meth:`merge` or ``a + b``), carried as bytes
+    (:meth:`serialize` / :meth:`deserialize`, pickle) and assessed (:meth:`assess`) to
+    the very table :func:`behaviours` gives on the whole log. Units, seller actions and
+    contact roles are kept by name, sorted; the follow-up window is fixed at count time.
+
+    >>> import salesperf
+    >>> from salesperf.behaviours import BehaviourCounts, behaviours
+    >>> c = salesperf.synth.company(events=100_000, seed=7)
+    >>> log = c.event_log()
+    >>> tl = c.stage_model(stall_after="45d", close_stalled_after="30d").run(log)
+    >>> counts = BehaviourCounts.count(log, tl)
+    >>> back = BehaviourCounts.deserialize(counts.serialize())
+    >>> back == counts
+    True
+    >>> back.assess().table().equals(behaviours(log, tl).table())
+    True
+    """
+
+    _core_type = _core.BehaviourCounts
+
+    @classmethod
+    def count(cls, log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
+              follow_up_window: Any = "24h") -> BehaviourCounts:
+        """The counts of ``log`` (``by``, ``owner``, ``follow_up_window`` as in :func:`behaviours`)."""
+        check_log_and_timelines(log, timelines)
+        window = duration_ns(follow_up_window, "follow_up_window")
+        units = _units(log, by, owner)
+        return cls(_core.count_behaviours(log._core, timelines._core, units, window))
+
+    def serialize(self) -> bytes:
+        """The same as :meth:`to_bytes`: salesperf's versioned, checksummed bytes."""
+        return self.to_bytes()
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> BehaviourCounts:
+        """The same as :meth:`from_bytes`."""
+        return cls.from_bytes(data)
+
+    @property
+    def features(self) -> list[str]:
+        """The features of every stage, in table order."""
+        return list(self._core.feature_names)
+
+    @property
+    def follow_up_window(self) -> pd.Timedelta:
+        return pd.Timedelta(int(self._core.follow_up_window), unit="ns")
+
+    def assess(self, *, deviants: Any = None, min_support: int = 30, fdr: float = 0.10,
+               interval: float = 0.95) -> BehaviourAssessment:
+        """The :class:`BehaviourAssessment` of these counts (options as in
+        :func:`behaviours`; ``deviants`` by unit label or an assessment with
+        ``positive_units()``)."""
+        if isinstance(min_support, bool) or not isinstance(min_support, (int, np.integer)):
+            raise InvalidArgumentError(f"min_support must be an integer, not {min_support!r}")
+        flags = _deviant_flags(deviants, self.units)
+        core = self._core.finalize(int(min_support), float(fdr), float(interval), flags)
+        return BehaviourAssessment(core, unit_kind=self.unit_kind, with_deviants=bool(flags))
+
+    def __repr__(self) -> str:
+        return (f"BehaviourCounts(by {self.unit_kind}: {len(self.units):,} units, "
+                f"{len(self.stage_names) - 2} open stages x {len(self.features)} behaviours, "
+                f"{int(self._core.num_cells):,} cells, follow-up window {self.follow_up_window})")
+
+    def _repr_html_(self) -> str:
+        return (f"<div><b>{html.escape(repr(self))}</b><p>Behaviours: "
+                f"{html.escape(', '.join(self.features[:20]))}{' ...' if len(self.features) > 20 else ''}</p></div>")
+
+
+__all__ = ["BehaviourAssessment", "BehaviourCounts", "behaviour_counts", "behaviours"]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._state import MergeableState
 from .errors import InvalidArgumentError
 from .event_log import EventLog
 from .indicators import _units
@@ -115,7 +116,8 @@ class DeviantAssessment:
     """The positive deviants: :meth:`table` (one row per unit), :meth:`coefficients`,
     :meth:`deal_probability`, :meth:`positive_units` and :meth:`negative_units`."""
 
-    def __init__(self, core: Any, units: Any, log: EventLog, timelines: Timelines, covariates: list[str]) -> None:
+    def __init__(self, core: Any, units: Any, log: EventLog | None, timelines: Timelines | None,
+                 covariates: list[str]) -> None:
         self._result = core
         self._units = units
         self._log = log
@@ -137,10 +139,11 @@ class DeviantAssessment:
         return dict(zip(self.covariates, self._result.reference_levels))
 
     def table(self) -> pd.DataFrame:
-        """One row per unit, sorted by rank (1 = highest shrunk ratio)."""
+        """One row per unit, sorted by rank (1 = highest shrunk ratio; ties: by unit
+        name); ``unit`` is categorical with the unit names sorted as categories."""
         r = self._result
         names = list(r.unit_names)
-        data: dict[str, Any] = {"unit": pd.Categorical(names, categories=pd.Index(names))}
+        data: dict[str, Any] = {"unit": pd.Categorical(names, categories=pd.Index(sorted(names)))}
         for col in _DEVIANT_COLUMNS[1:]:
             data[col] = np.array(getattr(r, col))
         data["decided"] = data["decided"].astype(np.int64)
@@ -158,7 +161,11 @@ class DeviantAssessment:
                          name="coefficient")
 
     def deal_probability(self) -> pd.Series:
-        """Per deal of the log, the fitted win probability (NaN for deals not decided)."""
+        """Per deal of the log, the fitted win probability (NaN for deals not decided).
+        Not available from merged :class:`DeviantCounts` (no per-deal figures)."""
+        if self._log is None:
+            raise InvalidArgumentError("deal_probability: this assessment comes from merged DeviantCounts, "
+                                       "which keep no per-deal figures; use deviants() on the whole log")
         return pd.Series(np.array(self._result.deal_probability),
                          index=pd.Index(list(self._log.dictionary("deal")), name="deal"), name="probability")
 
@@ -223,6 +230,8 @@ def diagnose(log: EventLog, timelines: Timelines, deviants: DeviantAssessment, b
     check_log_and_timelines(log, timelines)
     if not isinstance(deviants, DeviantAssessment):
         raise InvalidArgumentError(f"deviants must come from salesperf.deviants(), not {type(deviants).__name__}")
+    if deviants._log is None:
+        raise InvalidArgumentError("deviants come from merged DeviantCounts: diagnose needs deviants() on the log")
     if deviants._log is not log or deviants._timelines is not timelines:
         raise InvalidArgumentError("deviants were assessed on another log or timelines: pass the same ones")
     core_beh = None
@@ -303,4 +312,100 @@ class RepDiagnosis:
         return f"<div><b>{html.escape(repr(self))}</b>{t.head(24).to_html(index=False, float_format='{:,.2f}'.format)}</div>"
 
 
-__all__ = ["DeviantAssessment", "RepDiagnosis", "deviants", "diagnose"]
+def deviant_counts(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
+                   covariates: Sequence[str] | None = None) -> DeviantCounts:
+    """The counts :func:`deviants` fits on, as a mergeable state (see
+    :class:`DeviantCounts`): count each part of a log split by deal, merge, assess.
+
+    >>> import salesperf
+    >>> from salesperf.deviance import deviant_counts, deviants
+    >>> c = salesperf.synth.company(events=100_000, seed=3)
+    >>> log = c.event_log()
+    >>> tl = c.stage_model().run(log)
+    >>> counts = deviant_counts(log, tl, covariates=["segment"])
+    >>> merged = DeviantCounts.deserialize(counts.serialize())
+    >>> merged.assess().table().equals(deviants(log, tl, covariates=["segment"]).table())
+    True
+    """
+    return DeviantCounts.count(log, timelines, by=by, owner=owner, covariates=covariates)
+
+
+class DeviantCounts(MergeableState):
+    """Per unit and covariate pattern of the decided deals: the deals, wins and exact
+    dollar sums that :func:`deviants` fits on. Counted per part of a log split by deal
+    (:meth:`count`), merged in any order (:meth:`merge` or ``a + b``), carried as bytes
+    (:meth:`serialize` / :meth:`deserialize`, pickle), and assessed (:meth:`assess`)
+    to the very figures :func:`deviants` gives on the whole log (without
+    ``deal_probability``: merged counts keep no per-deal figures). Units and levels are
+    kept by name, sorted.
+
+    >>> import salesperf
+    >>> from salesperf.deviance import DeviantCounts
+    >>> c = salesperf.synth.company(events=100_000, seed=5)
+    >>> log = c.event_log()
+    >>> tl = c.stage_model().run(log)
+    >>> counts = DeviantCounts.count(log, tl, covariates=["segment", "lead_source"])
+    >>> counts.covariates
+    ['segment', 'lead_source']
+    >>> counts.assess(ridge=1.0).decided_deals == counts.decided_deals
+    True
+    """
+
+    _core_type = _core.DeviantCounts
+
+    @classmethod
+    def count(cls, log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
+              covariates: Sequence[str] | None = None) -> DeviantCounts:
+        """The counts of ``log`` (``by``, ``owner`` and ``covariates`` as in :func:`deviants`)."""
+        check_log_and_timelines(log, timelines)
+        if covariates is None:
+            names = list(log.dimension_names)
+        elif isinstance(covariates, str):
+            names = [covariates]
+        else:
+            names = [str(c) for c in covariates]
+        units = _units(log, by, owner)
+        return cls(_core.count_deviants(log._core, timelines._core, units, names))
+
+    def serialize(self) -> bytes:
+        """The same as :meth:`to_bytes`: salesperf's versioned, checksummed bytes."""
+        return self.to_bytes()
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> DeviantCounts:
+        """The same as :meth:`from_bytes`."""
+        return cls.from_bytes(data)
+
+    @property
+    def covariates(self) -> list[str]:
+        return list(self._core.covariates)
+
+    @property
+    def decided_deals(self) -> int:
+        return int(self._core.decided_deals)
+
+    @property
+    def levels(self) -> dict[str, list[str]]:
+        """Per covariate, its levels among the decided deals, sorted (without "(none)")."""
+        return {c: list(v) for c, v in zip(self.covariates, self._core.levels)}
+
+    def assess(self, *, ridge: float = 1.0, interval: float = 0.95, flag_probability: float = 0.95,
+               min_effect: float = 0.10) -> DeviantAssessment:
+        """The :class:`DeviantAssessment` of these counts (options as in :func:`deviants`;
+        its units sorted by name, no ``deal_probability``)."""
+        core = self._core.finalize(ridge=_number(ridge, "ridge"), interval=_number(interval, "interval"),
+                                   flag_probability=_number(flag_probability, "flag_probability"),
+                                   min_effect=_number(min_effect, "min_effect"))
+        return DeviantAssessment(core, None, None, None, self.covariates)
+
+    def __repr__(self) -> str:
+        return (f"DeviantCounts(by {self.unit_kind}: {len(self.units):,} units, {self.decided_deals:,} decided deals, "
+                f"covariates {self.covariates}, {int(self._core.num_cells):,} cells)")
+
+    def _repr_html_(self) -> str:
+        levels = "".join(f"<li>{html.escape(c)}: {html.escape(', '.join(v[:12]))}{' ...' if len(v) > 12 else ''}</li>"
+                         for c, v in self.levels.items())
+        return f"<div><b>{html.escape(repr(self))}</b><ul>{levels}</ul></div>"
+
+
+__all__ = ["DeviantAssessment", "DeviantCounts", "RepDiagnosis", "deviant_counts", "deviants", "diagnose"]

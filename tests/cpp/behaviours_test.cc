@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "salesperf/deviance.h"
+#include "salesperf/state.h"
 #include "salesperf/stage_model.h"
 #include "salesperf/synth.h"
 #include "test_logs.h"
@@ -241,15 +242,11 @@ TEST(Features, MeetingWithTheDecisionMakerStrictlyBeforeEntry) {
   EXPECT_EQ(Has(b, "Lead", "meeting@decision_maker", "M6"), 1);
   EXPECT_EQ(b.rows.description[static_cast<size_t>(RowOf(b, "Qualified", "meeting@decision_maker"))],
             "a meeting with the decision_maker before Qualified");
-  // The feature list: follow_up, each seller action x each role (action codes, then role
-  // codes, in the log's dictionaries), contacts, roles, buyer contacts, cadence.
-  std::vector<std::string> want = {"follow_up"};
-  for (int32_t a = 0; a < r.log.actions().size(); ++a) {
-    if (r.log.actor(a) != Actor::kSeller) continue;
-    for (int32_t k = 0; k < r.log.contact_roles().size(); ++k) {
-      want.push_back(r.log.actions().Label(a) + "@" + r.log.contact_roles().Label(k));
-    }
-  }
+  // The feature list: follow_up, each seller action x each role (both sorted by name, so
+  // that logs split by deal and merged agree: call before meeting, champion before
+  // decision_maker), contacts, roles, buyer contacts, cadence.
+  std::vector<std::string> want = {"follow_up", "call@champion", "call@decision_maker", "meeting@champion",
+                                   "meeting@decision_maker"};
   for (auto f : {"contacts>=2", "contacts>=3", "contacts>=4", "roles>=2", "roles>=3", "buyer_contacts>=2",
                  "cadence<=7d"}) {
     want.push_back(f);
@@ -984,12 +981,14 @@ Reference SlowReference(const EventLog& log, const Timelines& tl, const Units& u
   Reference ref;
   const bool has_contact = !log.contact().empty(), has_role = !log.contact_role().empty();
   ref.features.push_back("follow_up");
-  if (has_role) {
+  if (has_role) {  // seller actions x roles, each sorted by name
+    std::set<std::string> actions, roles;
     for (int32_t a = 0; a < log.actions().size(); ++a) {
-      if (log.actor(a) != Actor::kSeller) continue;
-      for (int32_t k = 0; k < log.contact_roles().size(); ++k) {
-        ref.features.push_back(log.actions().Label(a) + "@" + log.contact_roles().Label(k));
-      }
+      if (log.actor(a) == Actor::kSeller) actions.insert(log.actions().Label(a));
+    }
+    for (int32_t k = 0; k < log.contact_roles().size(); ++k) roles.insert(log.contact_roles().Label(k));
+    for (const std::string& a : actions) {
+      for (const std::string& k : roles) ref.features.push_back(a + "@" + k);
     }
   }
   if (has_contact) {
@@ -1596,6 +1595,329 @@ TEST(Synthetic, PlantedBehavioursAreFound) {
     EXPECT_EQ(b->rows.explained_by[j].rfind("meeting@decision_maker", 0), 0u) << b->rows.explained_by[j];
     EXPECT_GT(b->rows.adjusted_p_value[j], 0.05) << proxy;
   }
+}
+
+// ---- Mergeable counts (BehaviourCounts) ----------------------------------------------
+
+bool Identical(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+// Every row figure equal bit for bit (NaN = NaN), and the per-unit arrays per unit name.
+void ExpectSameBehaviours(const BehaviourAssessment& a, const BehaviourAssessment& b, const std::string& what) {
+  EXPECT_EQ(a.stage_names, b.stage_names) << what;
+  EXPECT_EQ(a.trials, b.trials) << what;
+  const BehaviourRows &x = a.rows, &y = b.rows;
+  ASSERT_EQ(x.size(), y.size()) << what;
+  EXPECT_EQ(x.stage, y.stage) << what;
+  EXPECT_EQ(x.feature, y.feature) << what;
+  EXPECT_EQ(x.description, y.description) << what;
+  EXPECT_EQ(x.sentence, y.sentence) << what;
+  EXPECT_EQ(x.explained_by, y.explained_by) << what;
+  for (const auto f : {&BehaviourRows::present, &BehaviourRows::absent, &BehaviourRows::advanced_present,
+                       &BehaviourRows::advanced_absent, &BehaviourRows::deviant_units, &BehaviourRows::peer_units}) {
+    EXPECT_EQ(x.*f, y.*f) << what;
+  }
+  for (const auto f : {&BehaviourRows::tested, &BehaviourRows::replicate, &BehaviourRows::avoid,
+                       &BehaviourRows::independent}) {
+    EXPECT_EQ(x.*f, y.*f) << what;
+  }
+  for (const auto f :
+       {&BehaviourRows::rate_present, &BehaviourRows::rate_present_lower, &BehaviourRows::rate_present_upper,
+        &BehaviourRows::rate_absent, &BehaviourRows::rate_absent_lower, &BehaviourRows::rate_absent_upper,
+        &BehaviourRows::lift, &BehaviourRows::odds_ratio, &BehaviourRows::odds_ratio_lower,
+        &BehaviourRows::odds_ratio_upper, &BehaviourRows::p_value, &BehaviourRows::q_value,
+        &BehaviourRows::deviant_share, &BehaviourRows::peer_share, &BehaviourRows::deviant_lift,
+        &BehaviourRows::deviant_unit_share, &BehaviourRows::peer_unit_share, &BehaviourRows::share_difference,
+        &BehaviourRows::share_difference_lower, &BehaviourRows::share_difference_upper, &BehaviourRows::share_p_value,
+        &BehaviourRows::adjusted_odds_ratio, &BehaviourRows::adjusted_lower, &BehaviourRows::adjusted_upper,
+        &BehaviourRows::adjusted_p_value}) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_TRUE(Identical((x.*f)[i], (y.*f)[i])) << what << " row " << i << ": " << (x.*f)[i] << " vs " << (y.*f)[i];
+    }
+  }
+  ASSERT_EQ(a.unit_names.size(), b.unit_names.size()) << what;
+  const size_t nu = a.unit_names.size();
+  for (size_t u = 0; u < nu; ++u) {
+    const auto v = static_cast<size_t>(std::find(b.unit_names.begin(), b.unit_names.end(), a.unit_names[u]) -
+                                       b.unit_names.begin());
+    ASSERT_LT(v, nu) << what;
+    for (size_t r = 0; r < x.size(); ++r) {
+      EXPECT_EQ(a.unit_trials[r * nu + u], b.unit_trials[r * nu + v]) << what;
+      EXPECT_EQ(a.unit_present[r * nu + u], b.unit_present[r * nu + v]) << what;
+    }
+  }
+}
+
+BehaviourCounts MergeRandomTree(std::vector<BehaviourCounts> parts, Rng& rng) {
+  while (parts.size() > 1) {
+    const auto i = static_cast<size_t>(rng.Below(static_cast<int64_t>(parts.size())));
+    BehaviourCounts a = std::move(parts[i]);
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(i));
+    const auto j = static_cast<size_t>(rng.Below(static_cast<int64_t>(parts.size())));
+    BehaviourCounts b = std::move(parts[j]);
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(j));
+    if (rng.Percent(50)) {  // through the bytes, as between processes
+      auto back = BehaviourCounts::Deserialize(b.Serialize());
+      EXPECT_TRUE(back.ok()) << back.status();
+      if (back.ok()) b = *std::move(back);
+    }
+    if (rng.Percent(50)) {
+      EXPECT_TRUE(a.Merge(b).ok());
+      parts.push_back(std::move(a));
+    } else {
+      EXPECT_TRUE(b.Merge(a).ok());
+      parts.push_back(std::move(b));
+    }
+  }
+  return parts.empty() ? BehaviourCounts() : std::move(parts[0]);
+}
+
+std::vector<std::vector<Row>> SplitByDeal(const std::vector<Row>& rows, int n, Rng& rng) {
+  std::map<std::string, int> part_of;
+  std::vector<std::vector<Row>> parts(static_cast<size_t>(n));
+  for (const Row& e : rows) {
+    auto [it, added] = part_of.try_emplace(e.deal, 0);
+    if (added) it->second = static_cast<int>(rng.Below(n));
+    parts[static_cast<size_t>(it->second)].push_back(e);
+  }
+  std::erase_if(parts, [](const std::vector<Row>& p) { return p.empty(); });
+  return parts;
+}
+
+// Counts the parts of `rows` split by deal, merges them in a random tree and checks the
+// result against the whole log: equal counts and bytes, and Finalize equal to
+// AssessBehaviours bit for bit (deviants given by unit name to both). Returns the
+// number of discoveries compared.
+int CheckSplit(const std::vector<Row>& rows, Cols cols, const StageModel& model, const RunOptions& run,
+               const BehaviourOptions& op, const std::set<std::string>& deviant_names, Rng& rng,
+               const std::string& what) {
+  const EventLog log = Build(rows, cols);
+  const Timelines tl = RunModel(model, log, run);
+  const Units units = MustRep(log);
+  auto whole = BehaviourCounts::Count(log, tl, units, op.follow_up_window);
+  EXPECT_TRUE(whole.ok()) << whole.status();
+  if (!whole.ok()) return 0;
+  const std::string bytes = whole->Serialize();
+  auto back = BehaviourCounts::Deserialize(bytes);
+  EXPECT_TRUE(back.ok() && *back == *whole) << what;
+  std::vector<BehaviourCounts> counts;
+  const auto parts = SplitByDeal(rows, 2 + static_cast<int>(rng.Below(4)), rng);
+  for (const auto& p : parts) {
+    const EventLog pl = Build(p, cols);
+    auto pc = BehaviourCounts::Count(pl, RunModel(model, pl, run), MustRep(pl), op.follow_up_window);
+    EXPECT_TRUE(pc.ok()) << pc.status();
+    if (!pc.ok()) return 0;
+    counts.push_back(*std::move(pc));
+  }
+  const BehaviourCounts merged = MergeRandomTree(std::move(counts), rng);
+  EXPECT_TRUE(merged == *whole) << what << " (" << parts.size() << " parts)";
+  EXPECT_EQ(merged.Serialize(), bytes) << what;
+  BehaviourOptions single_op = op, merged_op = op;
+  if (!deviant_names.empty()) {
+    single_op.deviants.clear();
+    merged_op.deviants.clear();
+    for (const auto& n : units.names) single_op.deviants.push_back(deviant_names.count(n) ? 1 : 0);
+    for (const auto& n : merged.unit_names()) merged_op.deviants.push_back(deviant_names.count(n) ? 1 : 0);
+  }
+  auto single = AssessBehaviours(log, tl, units, single_op);
+  auto fin = merged.Finalize(merged_op);
+  EXPECT_TRUE(single.ok() && fin.ok()) << single.status() << " / " << fin.status();
+  if (!single.ok() || !fin.ok()) return 0;
+  EXPECT_EQ(fin->unit_names, merged.unit_names());
+  ExpectSameBehaviours(*fin, *single, what);
+  int discoveries = 0;
+  for (size_t i = 0; i < single->rows.size(); ++i) discoveries += single->rows.replicate[i] + single->rows.avoid[i];
+  return discoveries;
+}
+
+TEST(BehaviourCounts, RandomSplitsMergeToTheWholeLogBitForBit) {
+  Rng rng(4242);
+  const std::vector<std::string> actions = {"reply", "need", "budget", "proposal", "sign", "decline", "spam",
+                                            "meet", "rescope", "call", "email", "meeting", "call", "email"};
+  const std::vector<std::string> reps = {"ann", "bo", "cy", "di"};
+  const std::vector<std::string> contacts = {"c0", "c1", "c2", "c3", "c4"};
+  const std::vector<std::string> roles = {"dm", "champion", "user"};
+  for (int round = 0; round < 40; ++round) {
+    std::vector<test_logs::Ev> ev;
+    const int64_t last = test_logs::AddRandomDeals(rng, actions, reps, 60, 14, ev);
+    std::vector<Row> rows;
+    for (const auto& e : ev) {
+      // A rare role that sorts first ("analyst") and a rare seller action ("meeting"):
+      // many parts lack them, so merging must renumber the action@role features.
+      const std::string role = rng.Percent(3) ? "analyst" : rng.Percent(25) ? "" : rng.Pick(roles);
+      const std::string action = e.action == "meeting" && !rng.Percent(10) ? "email" : e.action;
+      rows.push_back({e.deal, e.time, action, e.rep, rng.Percent(25) ? "" : rng.Pick(contacts), role});
+    }
+    const Cols cols{rng.Percent(80), rng.Percent(80)};
+    StageModel m;
+    m.AddStage("S0").Any({"created"});
+    m.AddStage("S1").Any(test_logs::RandomEntryActions(rng, {"reply", "need"}));
+    m.AddStage("S2").Any(test_logs::RandomEntryActions(rng, {"need", "budget"}));
+    m.AddStage("S3").Any(test_logs::RandomEntryActions(rng, {"budget", "proposal"}));
+    m.Won().Any({"sign"});
+    m.Lost().Any({"decline"});
+    if (rng.Percent(30)) m.Exclude({"spam"});
+    if (rng.Percent(50)) m.SetOrdering(Ordering::kSkip);
+    if (rng.Percent(40)) m.mutable_stages()[1].StallAfter(Days(1 + rng.Below(10)));
+    RunOptions run;
+    run.as_of = last + rng.Below(20) * kDay;
+    BehaviourOptions op;
+    const int64_t windows[] = {Hours(1), Hours(24), Days(3)};
+    op.follow_up_window = windows[rng.Below(3)];
+    op.min_support = 1 + rng.Below(3);
+    op.fdr = rng.Percent(50) ? 0.1 : 0.5;
+    std::set<std::string> dev;
+    if (rng.Percent(50)) {
+      for (const auto& r : reps) {
+        if (rng.Percent(40)) dev.insert(r);
+      }
+    }
+    CheckSplit(rows, cols, m, run, op, dev, rng, absl::StrCat("round ", round));
+    if (HasFailure()) break;
+  }
+}
+
+TEST(BehaviourCounts, SplitWithManyDiscoveriesAndTheScreen) {
+  // AdjustsForAtMostKMaxAdjustFor's log: eleven email@q<j> features, many discoveries,
+  // more than kMaxAdjustFor accepted; split into parts and merged.
+  Rng rng(99);
+  std::vector<Row> rows;
+  for (int i = 0; i < 4000; ++i) {
+    const std::string d = "d" + std::to_string(i), rep = i % 3 == 0 ? "r1" : i % 3 == 1 ? "r2" : "r0";
+    const int64_t t = kT0 + Days(20) + Hours(i % 400);
+    int score = 0;
+    bool q0 = false;
+    for (int j = 0; j <= 10; ++j) {
+      if (!rng.Percent(50)) continue;
+      rows.push_back({d, t - Days(8) - Hours(j), "email", rep, "", "q" + std::to_string(j)});
+      score += j == 0 ? 3 : 1;
+      q0 = q0 || j == 0;
+    }
+    if (q0 ? rng.Percent(80) : rng.Percent(20)) rows.push_back({d, t - Days(9), "meeting", rep, "", "q0"});
+    rows.push_back({d, t, "reply", rep});
+    const double p = 1.0 / (1.0 + std::exp(4.5 - 0.7 * score));
+    rows.push_back({d, t + Days(2), static_cast<double>(rng.Below(1'000'000)) < 1e6 * p ? "need" : "decline", rep});
+  }
+  BehaviourOptions op;
+  const int discoveries = CheckSplit(rows, Cols{}, Model(), AsOf100(), op, {"r1"}, rng, "planted");
+  EXPECT_GT(discoveries, kMaxAdjustFor + 2);
+  Rng rng2(7);
+  CheckSplit(rows, Cols{}, Model(), AsOf100(), op, {}, rng2, "planted, other split");
+}
+
+TEST(BehaviourCounts, HostileBytesAndMismatchedMerges) {
+  const int64_t t = kT0;
+  const std::vector<Row> rows = {
+      {"a", t, "reply", "ann", "c1", "dm"},        {"a", t + Hours(2), "email", "ann", "c1", "dm"},
+      {"a", t + Days(2), "need", "ann"},           {"a", t + Days(4), "sign", "ann"},
+      {"b", t, "reply", "bo", "c2", "user"},       {"b", t + Days(1), "meeting", "bo", "c2", "user"},
+      {"b", t + Days(2), "need", "bo"},            {"b", t + Days(3), "decline", "bo"},
+  };
+  const Fixture f = MakeRun(rows);
+  auto c = BehaviourCounts::Count(f.log, f.tl, f.units);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // Hand check of the cells: deal a is a trial at Lead and Qualified (won), b at Lead
+  // (advanced) and Qualified (failed): four trials, each its own (stage, unit, features,
+  // outcome) cell. Features: follow_up, email@dm, email@user, meeting@dm, meeting@user,
+  // contacts>=2..4, roles>=2..3, buyer_contacts>=2, cadence<=7d: 12.
+  EXPECT_EQ(c->num_cells(), 4u);
+  EXPECT_EQ(c->feature_names().size(), 12u);
+  EXPECT_EQ(c->feature_names()[1], "email@dm");
+  EXPECT_EQ(c->feature_names()[4], "meeting@user");
+  EXPECT_EQ(c->unit_names(), (std::vector<std::string>{"ann", "bo"}));
+  // Deal a alone knows email and dm, deal b alone meeting and user: merged, the
+  // features are renumbered (b's meeting@user goes from 1 to 4) and equal the whole.
+  {
+    const Fixture fa = MakeRun({rows.begin(), rows.begin() + 4}), fb = MakeRun({rows.begin() + 4, rows.end()});
+    auto ca = BehaviourCounts::Count(fa.log, fa.tl, fa.units), cb = BehaviourCounts::Count(fb.log, fb.tl, fb.units);
+    ASSERT_TRUE(ca.ok() && cb.ok());
+    EXPECT_EQ(cb->feature_names()[1], "meeting@user");
+    ASSERT_TRUE(cb->Merge(*ca).ok());
+    EXPECT_TRUE(*cb == *c);
+    auto fin = cb->Finalize();
+    ASSERT_TRUE(fin.ok());
+    // Deal b had meeting@user before Qualified (entered at day 2; the meeting at day 1).
+    const auto row = static_cast<size_t>(RowOf(*fin, "Qualified", "meeting@user"));
+    EXPECT_EQ(fin->rows.present[row], 1);
+    EXPECT_EQ(fin->rows.advanced_present[row], 0);
+  }
+  const std::string bytes = c->Serialize();
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(BehaviourCounts::Deserialize(bytes.substr(0, n)).status().code(), absl::StatusCode::kDataLoss) << n;
+  }
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string b = bytes;
+    b[i] = static_cast<char>(b[i] ^ (1 << (i % 8)));
+    EXPECT_FALSE(BehaviourCounts::Deserialize(b).ok()) << i;
+  }
+  std::string v2 = bytes;
+  v2[8] = 2;
+  EXPECT_EQ(BehaviourCounts::Deserialize(v2).status().code(), absl::StatusCode::kFailedPrecondition);
+  {  // well framed, but a cell count far beyond the bytes
+    StateWriter w;
+    w.U32(2);
+    w.String("S");
+    w.String("Won");
+    EXPECT_EQ(BehaviourCounts::Deserialize(WrapState(std::string_view("SPBEHC\0\0\1", 8), 1, w.bytes())).status().code(),
+              absl::StatusCode::kDataLoss);
+    StateWriter v;
+    v.U32(3);
+    for (auto s : {"S", "Won", "Lost"}) v.String(s);
+    v.I32(1);
+    v.I64(Hours(24));
+    v.String("rep");
+    v.U8(0);
+    v.U8(0);
+    for (int k = 0; k < 4; ++k) v.U32(0);
+    v.U64(uint64_t{1} << 62);
+    EXPECT_EQ(BehaviourCounts::Deserialize(WrapState(std::string_view("SPBEHC\0\0\1", 8), 1, v.bytes())).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  // Mismatches.
+  auto other_window = BehaviourCounts::Count(f.log, f.tl, f.units, Hours(2));
+  ASSERT_TRUE(other_window.ok());
+  BehaviourCounts x = *c;
+  absl::Status st = x.Merge(*other_window);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("follow_up_window"), std::string::npos) << st;
+  EXPECT_TRUE(x == *c);
+  const Fixture no_role = MakeRun(rows, Cols{true, false});
+  auto nr = BehaviourCounts::Count(no_role.log, no_role.tl, no_role.units);
+  ASSERT_TRUE(nr.ok());
+  st = x.Merge(*nr);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("feature definitions"), std::string::npos) << st;
+  const Fixture skip = MakeRun(rows, Cols{}, true);
+  StageModel two;
+  two.AddStage("Lead").Any({"reply"});
+  two.Won().Any({"sign"});
+  two.Lost().Any({"decline"});
+  const Timelines tl2 = RunModel(two, f.log, AsOf100());
+  auto st2 = BehaviourCounts::Count(f.log, tl2, f.units);
+  ASSERT_TRUE(st2.ok());
+  st = x.Merge(*st2);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("stages"), std::string::npos) << st;
+  const Units all = SingleUnit(f.log);
+  auto one = BehaviourCounts::Count(f.log, f.tl, all);
+  ASSERT_TRUE(one.ok());
+  st = x.Merge(*one);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("unit kind"), std::string::npos) << st;
+  (void)skip;
+  // Finalize refuses another window and deviants of the wrong size.
+  BehaviourOptions op;
+  op.follow_up_window = Hours(3);
+  EXPECT_EQ(c->Finalize(op).status().code(), absl::StatusCode::kFailedPrecondition);
+  op = {};
+  op.deviants = {1};
+  EXPECT_EQ(c->Finalize(op).status().code(), absl::StatusCode::kFailedPrecondition);
+  op.deviants = {1, 0};
+  EXPECT_TRUE(c->Finalize(op).ok());
+  EXPECT_EQ(BehaviourCounts::Count(f.log, f.tl, f.units, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  // Empty accumulators.
+  BehaviourCounts empty;
+  ASSERT_TRUE(empty.Merge(*c).ok());
+  EXPECT_TRUE(empty == *c);
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "salesperf/deviance.h"
+#include "salesperf/state.h"
 #include "salesperf/leaks.h"
 #include "test_logs.h"
 
@@ -888,6 +890,317 @@ TEST(DiagnoseReps, BadOptionsAndMisfits) {
   Units u2 = units;
   u2.of_deal.pop_back();
   misfit(dev, nullptr, u2, "deal counts");
+}
+
+// ---- Mergeable counts (DeviantCounts) ------------------------------------------------
+
+// Exact equality with NaN equal to NaN.
+bool Identical(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+// Every per-unit figure of `a` (units in any order) equals `b`'s for the same unit name,
+// bit for bit; the model figures too.
+void ExpectSameAssessment(const DeviantAssessment& a, const DeviantAssessment& b, const std::string& what) {
+  EXPECT_EQ(a.coefficient_names, b.coefficient_names) << what;
+  ASSERT_EQ(a.coefficients.size(), b.coefficients.size()) << what;
+  for (size_t j = 0; j < a.coefficients.size(); ++j) EXPECT_TRUE(Identical(a.coefficients[j], b.coefficients[j])) << what;
+  EXPECT_EQ(a.reference_levels, b.reference_levels) << what;
+  EXPECT_TRUE(Identical(a.concentration, b.concentration)) << what;
+  EXPECT_EQ(a.decided_deals, b.decided_deals) << what;
+  ASSERT_EQ(a.unit_names.size(), b.unit_names.size()) << what;
+  for (size_t u = 0; u < a.unit_names.size(); ++u) {
+    const auto it = std::find(b.unit_names.begin(), b.unit_names.end(), a.unit_names[u]);
+    ASSERT_NE(it, b.unit_names.end()) << what << " " << a.unit_names[u];
+    const auto v = static_cast<size_t>(it - b.unit_names.begin());
+    const std::string where = what + " unit " + a.unit_names[u];
+    EXPECT_EQ(a.decided[u], b.decided[v]) << where;
+    EXPECT_EQ(a.won[u], b.won[v]) << where;
+    EXPECT_EQ(a.deviant[u], b.deviant[v]) << where;
+    EXPECT_EQ(a.rank[u], b.rank[v]) << where;
+    for (const auto field : {&DeviantAssessment::expected, &DeviantAssessment::ratio, &DeviantAssessment::won_value,
+                             &DeviantAssessment::expected_value, &DeviantAssessment::excess_value,
+                             &DeviantAssessment::ratio_shrunk, &DeviantAssessment::ratio_lower,
+                             &DeviantAssessment::ratio_upper, &DeviantAssessment::probability_above,
+                             &DeviantAssessment::probability_below}) {
+      EXPECT_TRUE(Identical((a.*field)[u], (b.*field)[v])) << where << ": " << (a.*field)[u] << " vs " << (b.*field)[v];
+    }
+  }
+}
+
+// Merges `parts` pairwise in a random tree: two random items merged into one until one is left.
+DeviantCounts MergeRandomTree(std::vector<DeviantCounts> parts, Rng& rng) {
+  while (parts.size() > 1) {
+    const auto i = static_cast<size_t>(rng.Below(static_cast<int64_t>(parts.size())));
+    DeviantCounts a = std::move(parts[i]);
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(i));
+    const auto j = static_cast<size_t>(rng.Below(static_cast<int64_t>(parts.size())));
+    DeviantCounts b = std::move(parts[j]);
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(j));
+    // Half the time through the bytes, as between processes.
+    if (rng.Percent(50)) {
+      auto back = DeviantCounts::Deserialize(b.Serialize());
+      EXPECT_TRUE(back.ok()) << back.status();
+      if (back.ok()) b = *std::move(back);
+    }
+    const absl::Status st = rng.Percent(50) ? a.Merge(b) : (b.Merge(a).ok() ? (a = std::move(b), absl::OkStatus()) : absl::InternalError("merge"));
+    EXPECT_TRUE(st.ok()) << st;
+    parts.push_back(std::move(a));
+  }
+  return parts.empty() ? DeviantCounts() : std::move(parts[0]);
+}
+
+// The rows of each part when the deals are dealt into `n` parts at random (events keep
+// their order within a deal); empty parts are dropped.
+std::vector<std::vector<Ev>> SplitByDeal(const std::vector<Ev>& rows, int n, Rng& rng) {
+  std::map<std::string, int> part_of;
+  std::vector<std::vector<Ev>> parts(static_cast<size_t>(n));
+  for (const Ev& e : rows) {
+    auto [it, added] = part_of.try_emplace(e.deal, 0);
+    if (added) it->second = static_cast<int>(rng.Below(n));
+    parts[static_cast<size_t>(it->second)].push_back(e);
+  }
+  std::erase_if(parts, [](const std::vector<Ev>& p) { return p.empty(); });
+  return parts;
+}
+
+TEST(DeviantCounts, HandCellsValuesAndFinalize) {
+  const EventLog log = BuildLog(HandRows(), true, true);
+  const Timelines tl = RunModel(SimpleModel(), log, AsOf(10));
+  const Units units = MustRep(log);
+  const std::vector<std::string> cov = {"segment"};
+  auto c = DeviantCounts::Count(log, tl, units, cov);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // Units A, B, C (C holds only the open o1); levels Ent < SMB; cells (A,Ent) (A,SMB)
+  // (B,Ent) (B,SMB): four; ten decided deals.
+  EXPECT_EQ(c->unit_names(), (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(c->levels(), (std::vector<std::vector<std::string>>{{"Ent", "SMB"}}));
+  EXPECT_EQ(c->num_cells(), 4u);
+  EXPECT_EQ(c->decided_deals(), 10);
+  // Intercept only: p = 5/10 for every deal. Mean value (100+200+300+400)/4 = 250.
+  // A: values 100, 200, 250 (s3), 250 (s4), 250 (s5), 300 (e1): Σ = 1350, expected value
+  //    0.5 x 1350 = 675; won s1 s2 s3: 100 + 200 + 250 = 550.
+  // B: 250 (s6), 400 (e2), 250 (e3), 250 (e4): Σ = 1150 -> 575; won s6 e2: 250 + 400 = 650.
+  // (Counted without covariates: the model is the intercept alone.)
+  auto c0 = DeviantCounts::Count(log, tl, units, std::vector<std::string>{});
+  ASSERT_TRUE(c0.ok()) << c0.status();
+  EXPECT_EQ(c0->num_cells(), 2u);  // (A), (B)
+  DeviantOptions o;
+  auto a = c0->Finalize(o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->deal_probability.empty());
+  EXPECT_EQ(a->expected_value[0], 675.0);
+  EXPECT_EQ(a->won_value[0], 550.0);
+  EXPECT_EQ(a->expected_value[1], 575.0);
+  EXPECT_EQ(a->won_value[1], 650.0);
+  EXPECT_EQ(a->excess_value[1], 75.0);
+  EXPECT_EQ(a->decided[2], 0);
+  EXPECT_TRUE(std::isnan(a->ratio_shrunk[2]));
+  // The whole-log function gives the same figures (its units happen to be in name order).
+  ExpectSameAssessment(*a, MustAssess(log, tl, units, o), "hand");
+  o.covariates = cov;
+  auto with_segment = c->Finalize(o);
+  ASSERT_TRUE(with_segment.ok()) << with_segment.status();
+  ExpectSameAssessment(*with_segment, MustAssess(log, tl, units, o), "hand, segment");
+  // Options naming other covariates are refused.
+  o.covariates = {"other"};
+  EXPECT_EQ(c->Finalize(o).status().code(), absl::StatusCode::kFailedPrecondition);
+  o.covariates = {};
+  o.ridge = -1;
+  EXPECT_EQ(c->Finalize(o).status().code(), absl::StatusCode::kInvalidArgument);
+  // A split by rep: A's deals and x1 in one part, the others in another.
+  std::vector<Ev> p1, p2;
+  for (const Ev& e : HandRows()) (e.rep == "A" ? p1 : p2).push_back(e);
+  const EventLog l1 = BuildLog(p1, true, true), l2 = BuildLog(p2, true, true);
+  auto c1 = DeviantCounts::Count(l1, RunModel(SimpleModel(), l1, AsOf(10)), MustRep(l1), cov);
+  auto c2 = DeviantCounts::Count(l2, RunModel(SimpleModel(), l2, AsOf(10)), MustRep(l2), cov);
+  ASSERT_TRUE(c1.ok() && c2.ok());
+  ASSERT_TRUE(c2->Merge(*c1).ok());
+  EXPECT_TRUE(*c2 == *c);
+  EXPECT_EQ(c2->Serialize(), c->Serialize());
+}
+
+TEST(DeviantCounts, RandomSplitsMergeToTheWholeLogBitForBit) {
+  Rng rng(8080);
+  int compared = 0, with_values = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::vector<Ev> rows;
+    const std::vector<std::string> reps = {"r0", "r1", "r2", "r3", "r4", "r5"};
+    AddRandomDeals(rng, {"created", "proposal", "sign", "decline", "call", "email", "reply"}, reps, 150, 6, rows);
+    for (Ev& e : rows) e.segment = rng.Percent(10) ? "" : rng.Pick(std::vector<std::string>{"S", "M", "E", "X"});
+    const EventLog log = BuildLog(rows, true, true);
+    const Timelines tl = RunModel(SimpleModel(), log, AsOf(200));
+    const Units units = MustRep(log);
+    const std::vector<std::string> cov =
+        rng.Percent(75) ? std::vector<std::string>{"segment"} : std::vector<std::string>{};
+    auto whole = DeviantCounts::Count(log, tl, units, cov);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    const std::string bytes = whole->Serialize();
+    auto back = DeviantCounts::Deserialize(bytes);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == *whole);
+    // Split by deal into 2..5 parts, counted apart and merged in a random tree.
+    const auto parts = SplitByDeal(rows, 2 + static_cast<int>(rng.Below(4)), rng);
+    std::vector<DeviantCounts> counts;
+    for (const auto& p : parts) {
+      const EventLog pl = BuildLog(p, true, true);
+      auto pc = DeviantCounts::Count(pl, RunModel(SimpleModel(), pl, AsOf(200)), MustRep(pl), cov);
+      ASSERT_TRUE(pc.ok()) << pc.status();
+      counts.push_back(*std::move(pc));
+    }
+    const DeviantCounts merged = MergeRandomTree(std::move(counts), rng);
+    SCOPED_TRACE(absl::StrCat("round ", round, ", ", parts.size(), " parts"));
+    EXPECT_TRUE(merged == *whole);
+    EXPECT_EQ(merged.Serialize(), bytes);
+    DeviantOptions o;
+    o.covariates = cov;
+    auto single = AssessDeviants(log, tl, units, o);
+    auto fin = merged.Finalize(o);
+    ASSERT_EQ(single.ok(), fin.ok()) << single.status() << " / " << fin.status();
+    if (!single.ok()) {
+      EXPECT_EQ(single.status().code(), fin.status().code());
+      continue;
+    }
+    ExpectSameAssessment(*fin, *single, absl::StrCat("round ", round));
+    ++compared;
+    // The dollar figures against a per-deal reference (std::map by rep): won value and
+    // Σ p̂ × value, a missing value counting at the mean of the decided deals' values.
+    double vsum = 0;
+    int64_t nv = 0;
+    for (int32_t d = 0; d < log.num_deals(); ++d) {
+      if (!std::isnan(single->deal_probability[static_cast<size_t>(d)]) && !std::isnan(tl.value[static_cast<size_t>(d)])) {
+        vsum += tl.value[static_cast<size_t>(d)];
+        ++nv;
+      }
+    }
+    std::map<std::string, std::pair<double, double>> ref;  // won value, expected value
+    for (int32_t d = 0; d < log.num_deals(); ++d) {
+      const double p = single->deal_probability[static_cast<size_t>(d)];
+      if (std::isnan(p)) continue;
+      double v = tl.value[static_cast<size_t>(d)];
+      if (std::isnan(v)) v = vsum / static_cast<double>(nv);
+      auto& [won_v, exp_v] = ref[units.names[static_cast<size_t>(units.of_deal[static_cast<size_t>(d)])]];
+      if (static_cast<Outcome>(tl.outcome[static_cast<size_t>(d)]) == Outcome::kWon) won_v += v;
+      exp_v += p * v;
+    }
+    for (size_t u = 0; u < units.names.size(); ++u) {
+      const auto it = ref.find(units.names[u]);
+      const double wv = it == ref.end() ? 0 : it->second.first, ev = it == ref.end() ? 0 : it->second.second;
+      EXPECT_NEAR(single->won_value[u], wv, 1e-6 * std::max(1.0, std::fabs(wv))) << units.names[u];
+      EXPECT_NEAR(single->expected_value[u], ev, 1e-6 * std::max(1.0, std::fabs(ev))) << units.names[u];
+      with_values += wv > 0;
+    }
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(compared, 40);
+  EXPECT_GT(with_values, 100);
+}
+
+TEST(DeviantCounts, HostileBytesGiveCleanErrors) {
+  const EventLog log = BuildLog(HandRows(), true, true);
+  const Timelines tl = RunModel(SimpleModel(), log, AsOf(10));
+  auto c = DeviantCounts::Count(log, tl, MustRep(log), std::vector<std::string>{"segment"});
+  ASSERT_TRUE(c.ok());
+  const std::string bytes = c->Serialize();
+  // Every strict prefix: DataLoss.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_EQ(DeviantCounts::Deserialize(bytes.substr(0, n)).status().code(), absl::StatusCode::kDataLoss) << n;
+  }
+  // Every byte with a bit flipped: an error (the checksum, or the header fields), never a crash.
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string b = bytes;
+    b[i] = static_cast<char>(b[i] ^ (1 << (i % 8)));
+    const auto r = DeviantCounts::Deserialize(b);
+    EXPECT_FALSE(r.ok()) << i;
+    if (i >= 8 && i < 12) {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << i;  // the version
+    }
+  }
+  // Another version.
+  std::string v2 = bytes;
+  v2[8] = 2;
+  EXPECT_EQ(DeviantCounts::Deserialize(v2).status().code(), absl::StatusCode::kFailedPrecondition);
+  // A well-framed payload with a cell count far beyond its bytes, unsorted units, a cell
+  // out of range: DataLoss before any large allocation.
+  auto frame = [](const StateWriter& w) { return WrapState(std::string_view("SPDEVC\0\0\1", 8), 1, w.bytes()); };
+  {
+    StateWriter w;
+    w.U32(0);
+    w.String("rep");
+    w.U32(1);
+    w.String("a");
+    w.U64(uint64_t{1} << 60);
+    EXPECT_EQ(DeviantCounts::Deserialize(frame(w)).status().code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    StateWriter w;
+    w.U32(0);
+    w.String("rep");
+    w.U32(2);
+    w.String("b");
+    w.String("a");
+    w.U64(0);
+    EXPECT_EQ(DeviantCounts::Deserialize(frame(w)).status().code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    StateWriter w;
+    w.U32(0);
+    w.String("rep");
+    w.U32(1);
+    w.String("a");
+    w.U64(1);
+    w.U32(5);  // unit 5 of 1
+    for (int i = 0; i < 4; ++i) w.I64(1);
+    w.I128(0);
+    w.I128(0);
+    EXPECT_EQ(DeviantCounts::Deserialize(frame(w)).status().code(), absl::StatusCode::kDataLoss);
+  }
+  {  // won > deals
+    StateWriter w;
+    w.U32(0);
+    w.String("rep");
+    w.U32(1);
+    w.String("a");
+    w.U64(1);
+    w.U32(0);
+    w.I64(1);
+    w.I64(2);
+    w.I64(0);
+    w.I64(0);
+    w.I128(0);
+    w.I128(0);
+    EXPECT_EQ(DeviantCounts::Deserialize(frame(w)).status().code(), absl::StatusCode::kDataLoss);
+  }
+}
+
+TEST(DeviantCounts, MismatchedMergesAreRefused) {
+  const EventLog log = BuildLog(HandRows(), true, true);
+  const Timelines tl = RunModel(SimpleModel(), log, AsOf(10));
+  const Units reps = MustRep(log);
+  auto a = DeviantCounts::Count(log, tl, reps, std::vector<std::string>{"segment"});
+  auto b = DeviantCounts::Count(log, tl, reps, std::vector<std::string>{});
+  ASSERT_TRUE(a.ok() && b.ok());
+  DeviantCounts x = *a;
+  absl::Status st = x.Merge(*b);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("covariates"), std::string::npos) << st;
+  EXPECT_TRUE(x == *a);  // unchanged
+  auto seg = UnitsByDimension(log, "segment");
+  ASSERT_TRUE(seg.ok());
+  auto c = DeviantCounts::Count(log, tl, *seg, std::vector<std::string>{"segment"});
+  ASSERT_TRUE(c.ok());
+  st = x.Merge(*c);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("unit kind"), std::string::npos) << st;
+  // Merging into an empty accumulator copies; merging an empty one changes nothing.
+  DeviantCounts empty;
+  ASSERT_TRUE(empty.Merge(*a).ok());
+  EXPECT_TRUE(empty == *a);
+  ASSERT_TRUE(x.Merge(DeviantCounts()).ok());
+  EXPECT_TRUE(x == *a);
+  // Count's own errors.
+  EXPECT_EQ(DeviantCounts::Count(log, tl, reps, std::vector<std::string>{"nope"}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(DeviantCounts::Count(log, tl, reps, std::vector<std::string>{"segment", "segment"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -105,7 +105,9 @@ def reference_features(log: Any, timelines: Any, window_ns: int) -> tuple[pd.Dat
     seller_actions = [a for a in events["action"].cat.categories
                       if (events.loc[events["action"] == a, "actor"].astype(str) == "seller").any()]
     roles = list(events["contact_role"].cat.categories)
-    order = ["follow_up"] + [f"{a}@{r}" for a in seller_actions for r in roles]
+    # seller actions x roles, each sorted by name (deviance.h: the canonical order that
+    # logs split by deal and merged agree on)
+    order = ["follow_up"] + [f"{a}@{r}" for a in sorted(seller_actions) for r in sorted(roles)]
     sb = m[seller & before]
     pairs = sb.dropna(subset=["role"])
     pair_names = pairs["action"] + "@" + pairs["role"].astype(str)
@@ -550,3 +552,64 @@ def test_errors(run: tuple[Any, Any], company: Any) -> None:
     small = company.stage_model().run(other)
     with pytest.raises(FailedPreconditionError, match="timelines"):
         _core.assess_behaviours(log._core, small._core, units)
+
+
+# ------------------------------------------------------------------ mergeable counts
+
+
+def test_behaviour_counts_split_pickle_merge_equal_whole(company: Any) -> None:
+    """Deals split three ways in pandas, counted apart, pickled and merged: equal to the
+    whole log's counts byte for byte, and the assessed table equals behaviours() exactly;
+    the trials per stage equal the pandas reference's."""
+    import pickle
+
+    from salesperf.behaviours import BehaviourCounts, behaviour_counts
+
+    log = company.event_log()
+    model = company.stage_model(stall_after="45d", close_stalled_after="30d")
+    timelines = model.run(log)
+    whole = behaviour_counts(log, timelines, follow_up_window="12h")
+    events = company.events
+    ids = events["deal"].astype(str)
+    rng = np.random.default_rng(9)
+    part_of = pd.Series(rng.integers(0, 3, ids.nunique()), index=ids.unique())
+    parts = []
+    for i in range(3):
+        sub = events[ids.map(part_of).to_numpy() == i]
+        sub_log = salesperf.EventLog.from_pandas(sub, dimensions=list(log.dimension_names),
+                                                 vocabulary=company.vocabulary)
+        counts = BehaviourCounts.count(sub_log, model.run(sub_log, as_of=timelines.as_of), follow_up_window="12h")
+        parts.append(pickle.loads(pickle.dumps(counts)))
+    merged = parts[1] + parts[2] + parts[0]
+    assert merged == whole and merged.serialize() == whole.serialize()
+    first = behaviours(log, timelines, follow_up_window="12h").table()
+    assert merged.features == list(first.loc[first["stage"] == timelines.stage_names[0], "feature"])
+    units = units_by_owner(log.to_pandas())
+    dev = sorted(set(units.astype(str)))[::3]
+    single = behaviours(log, timelines, follow_up_window="12h", deviants=dev, min_support=20)
+    got = merged.assess(deviants=dev, min_support=20)
+    pd.testing.assert_frame_equal(got.table(), single.table(), check_exact=True)
+    feats, order = reference_features(log, timelines, pd.Timedelta("12h").value)
+    assert got.trials()["trials"].tolist() == [int((feats["stage"] == k).sum())
+                                               for k in range(len(timelines.stage_names) - 2)]
+    assert merged.features == order
+    assert "BehaviourCounts(by rep" in repr(merged) and "follow_up" in merged._repr_html_()
+
+
+def test_behaviour_counts_errors(run: tuple[Any, Any]) -> None:
+    from salesperf.behaviours import BehaviourCounts
+    from salesperf.errors import DataLossError, FailedPreconditionError
+
+    log, timelines = run
+    a = BehaviourCounts.count(log, timelines)
+    with pytest.raises(FailedPreconditionError, match="follow_up_window"):
+        a.merge(BehaviourCounts.count(log, timelines, follow_up_window="2h"))
+    with pytest.raises(FailedPreconditionError, match="unit kind"):
+        a.merge(BehaviourCounts.count(log, timelines, by="territory"))
+    data = a.serialize()
+    with pytest.raises(DataLossError):
+        BehaviourCounts.deserialize(data[:100])
+    with pytest.raises(FailedPreconditionError, match="version"):
+        BehaviourCounts.deserialize(data[:8] + b"\x05" + data[9:])
+    with pytest.raises(InvalidArgumentError, match="deviants"):
+        a.assess(deviants=["nobody"])

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from indicator_reference import units_by_owner
+
 import salesperf
 from salesperf.errors import InvalidArgumentError
 
@@ -140,6 +142,66 @@ def test_partition_states_rows_merge_to_one_process(company: Any) -> None:
         spd.partition_states(events, model, as_of=None)
     with pytest.raises(InvalidArgumentError, match="missing columns"):
         spd.merge_states(pd.DataFrame({"partition": [0]}))
+
+
+def test_cluster_deviants_and_behaviours_equal_one_process(client: Any, company: Any) -> None:
+    """covariates=[...] and behaviours=True: the merged counts are byte-identical to the
+    whole log's, and the assessed tables equal salesperf.deviants() / behaviours() on
+    the whole log exactly; the counts also agree with a pandas reference."""
+    from salesperf.behaviours import BehaviourCounts
+    from salesperf.deviance import DeviantCounts
+
+    model = company.stage_model(stall_after="45d", close_stalled_after="30d")
+    frame = spd.partition_by_deal(dd.from_pandas(company.events, npartitions=3), npartitions=5)
+    cov = ["segment", "lead_source"]
+    result = spd.run(frame, model, indicators=False, funnel=False, leak_counts=False, covariates=cov,
+                     behaviours=True, ingest=ingest_options(company))
+    assert result.indicators is None and result.ingest.partitions == 5
+    log = salesperf.EventLog.from_pandas(company.events, **ingest_options(company))
+    tl = model.run(log)
+    assert result.deviant_counts.to_bytes() == DeviantCounts.count(log, tl, covariates=cov).to_bytes()
+    assert result.behaviour_counts.to_bytes() == BehaviourCounts.count(log, tl).to_bytes()
+    dev = salesperf.deviants(log, tl, covariates=cov)
+    pd.testing.assert_frame_equal(result.deviants.table(), dev.table(), check_exact=True)
+    pd.testing.assert_series_equal(result.deviants.coefficients(), dev.coefficients(), check_exact=True)
+    beh = salesperf.behaviours(log, tl, deviants=dev)
+    pd.testing.assert_frame_equal(result.behaviours.table(), beh.table(), check_exact=True)
+    assert result.behaviours.with_deviants and result.behaviours.table()["deviant_units"].sum() > 0
+    # Independent of salesperf's own figures: decided and won deals per rep in pandas.
+    deals = tl.deals
+    entered = tl.entered[tl.stage_names[:-2]].notna().any(axis=1)
+    outcome = deals["outcome"].astype(str)
+    decided = entered & outcome.isin(["won", "lost", "stalled"])
+    units = units_by_owner(log.to_pandas())  # deal -> rep, written apart from salesperf
+    frame_ref = pd.DataFrame({"decided": decided, "won": decided & (outcome == "won")})
+    frame_ref["unit"] = units.astype(str).reindex(frame_ref.index.astype(str)).to_numpy()
+    want = frame_ref.groupby("unit")[["decided", "won"]].sum()
+    got = result.deviants.table().assign(unit=lambda t: t["unit"].astype(str)).set_index("unit")
+    assert sorted(got.index) == sorted(want.index)
+    assert (got.loc[want.index, "decided"] == want["decided"]).all()
+    assert (got.loc[want.index, "won"] == want["won"]).all()
+    trials = result.behaviours.trials()["trials"]
+    assert trials.sum() > 0 and (result.behaviours.table().groupby("stage", observed=True)["present"].max() <= trials).all()
+
+
+def test_partition_states_with_deviants_and_behaviours(company: Any) -> None:
+    events = company.events
+    model = company.stage_model(stall_after="45d")
+    as_of = events["time"].max()
+    bucket = pd.util.hash_pandas_object(events["deal"].astype(str), index=False) % 3
+    rows = [spd.partition_states(g, model, as_of=as_of, partition=int(b), ingest=ingest_options(company),
+                                 indicators=False, funnel=False, leak_counts=False, covariates=["segment"],
+                                 behaviours=True, follow_up_window="12h")
+            for b, g in events.groupby(bucket.to_numpy())]
+    merged = spd.merge_states(pd.concat(rows[::-1], ignore_index=True), behaviour_options={"min_support": 20})
+    log = salesperf.EventLog.from_pandas(events, **ingest_options(company))
+    tl = model.run(log, as_of=as_of)
+    dev = salesperf.deviants(log, tl, covariates=["segment"])
+    pd.testing.assert_frame_equal(merged.deviants.table(), dev.table(), check_exact=True)
+    beh = salesperf.behaviours(log, tl, deviants=dev, follow_up_window="12h", min_support=20)
+    pd.testing.assert_frame_equal(merged.behaviours.table(), beh.table(), check_exact=True)
+    with pytest.raises(InvalidArgumentError):
+        merged.deviants.deal_probability()
 
 
 def spark_recipe() -> str:

@@ -65,11 +65,11 @@ def design(events: pd.DataFrame, log: Any, deals: pd.DataFrame, covs: list[str])
     names = ["(intercept)"]
     for cov in covs:
         lv = levels(events, log, cov).to_numpy()[dec]
-        order = list(log.dictionary(cov)) + [NONE]
+        order = sorted(set(log.dictionary(cov)) - {NONE}) + [NONE]  # by name, "(none)" last
         counts = pd.Series(lv).value_counts()
         present = [x for x in order if x in counts.index]
         top = counts.max()
-        ref = [x for x in present if counts[x] == top][0]  # ties: the lowest code
+        ref = [x for x in present if counts[x] == top][0]  # ties: the first by name
         for x in present:
             if x != ref:
                 cols.append((lv == x).astype(float))
@@ -438,3 +438,79 @@ def test_missing_values_count_at_the_mean(company: Any) -> None:
     assert decided_deals(tl)["value"].isna().sum() > 100
     got = deviants(log, tl, covariates=["segment", "product"])
     compare_deviants(got, reference_deviants(events, log, tl, units_by_owner(events), ["segment", "product"]))
+
+
+# ------------------------------------------------------------------ mergeable counts
+
+
+def test_deviant_counts_split_pickle_merge_equal_whole(company: Any) -> None:
+    """Deals split three ways in pandas, counted apart, pickled, merged in another order:
+    the bytes equal the whole log's, the assessment equals deviants() exactly, and the
+    per-unit counts equal the pandas reference's."""
+    import pickle
+
+    from salesperf.deviance import DeviantCounts, deviant_counts
+
+    events = company.events
+    model = company.stage_model(stall_after="45d", close_stalled_after="30d")
+    log = company.event_log()
+    tl = model.run(log)
+    covs = ["segment", "product"]
+    whole = deviant_counts(log, tl, covariates=covs)
+    rng = np.random.default_rng(5)
+    ids = events["deal"].astype(str)
+    part_of = pd.Series(rng.integers(0, 3, ids.nunique()), index=ids.unique())
+    parts = []
+    for i in range(3):
+        sub = events[ids.map(part_of).to_numpy() == i]
+        sub_log = salesperf.EventLog.from_pandas(sub, dimensions=list(log.dimension_names),
+                                                 vocabulary=company.vocabulary)
+        counts = DeviantCounts.count(sub_log, model.run(sub_log, as_of=tl.as_of), covariates=covs)
+        parts.append(pickle.loads(pickle.dumps(counts)))
+        assert parts[-1] == counts
+    merged = (parts[2] + parts[0]).merge(parts[1])
+    assert merged == whole and merged.serialize() == whole.serialize()
+    assert DeviantCounts.deserialize(whole.serialize()) == whole
+    single = deviants(log, tl, covariates=covs)
+    got = merged.assess()
+    pd.testing.assert_frame_equal(got.table(), single.table(), check_exact=True)
+    pd.testing.assert_series_equal(got.coefficients(), single.coefficients(), check_exact=True)
+    # Independent: decided and won deals per unit, and the levels, from pandas.
+    deals = decided_deals(tl)
+    units = units_by_owner(log.to_pandas()).astype(str).reindex(deals.index.astype(str)).to_numpy()
+    want = deals.assign(unit=units).groupby("unit")[["decided", "won"]].sum()
+    t = got.table().assign(unit=lambda x: x["unit"].astype(str)).set_index("unit").loc[want.index]
+    assert (t["decided"] == want["decided"]).all() and (t["won"] == want["won"]).all()
+    assert merged.decided_deals == int(deals["decided"].sum())
+    ev = log.to_pandas()
+    for cov in covs:
+        lv = levels(ev, log, cov)[deals["decided"].to_numpy()]
+        assert merged.levels[cov] == sorted(set(lv) - {NONE})
+    # Per-deal figures cannot come from merged counts; the repr and html say what it is.
+    with pytest.raises(InvalidArgumentError, match="merged"):
+        got.deal_probability()
+    with pytest.raises(InvalidArgumentError, match="merged"):
+        diagnose(log, tl, got)
+    assert "DeviantCounts(by rep" in repr(merged) and "segment" in merged._repr_html_()
+
+
+def test_deviant_counts_errors(run: tuple[Any, Any, pd.DataFrame]) -> None:
+    from salesperf.deviance import DeviantCounts
+    from salesperf.errors import DataLossError, FailedPreconditionError
+
+    log, tl, _ = run
+    a = DeviantCounts.count(log, tl, covariates=["segment"])
+    b = DeviantCounts.count(log, tl, covariates=["product"])
+    with pytest.raises(FailedPreconditionError, match="covariates"):
+        a.merge(b)
+    with pytest.raises(FailedPreconditionError, match="unit kind"):
+        a.merge(DeviantCounts.count(log, tl, by="segment", covariates=["segment"]))
+    data = a.serialize()
+    with pytest.raises(DataLossError):
+        DeviantCounts.deserialize(data[:-3])
+    with pytest.raises(DataLossError):
+        DeviantCounts.deserialize(data[:40] + bytes([data[40] ^ 1]) + data[41:])
+    with pytest.raises(FailedPreconditionError, match="version"):
+        DeviantCounts.deserialize(data[:8] + b"\x07" + data[9:])
+    with pytest.raises(InvalidArgumentError):
+        a.assess(ridge=-1)

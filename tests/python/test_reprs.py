@@ -161,6 +161,11 @@ BUILDERS: dict[str, tuple[Builder, Figures]] = {
     "RepDiagnosis": (lambda w: salesperf.diagnose(w["log"], w["timelines"], w["deviants"], w["behaviours"]),
                      lambda o, w: ["24 units"]),
     "BehaviourAssessment": (lambda w: w["behaviours"], lambda o, w: ["24 units"]),
+    # Added in issue 8 (mergeable states for the Dask path).
+    "DeviantCounts": (lambda w: salesperf.deviant_counts(w["log"], w["timelines"], covariates=["segment"]),
+                      lambda o, w: ["24 units", "segment"]),
+    "BehaviourCounts": (lambda w: salesperf.behaviour_counts(w["log"], w["timelines"]),
+                        lambda o, w: ["24 units", "follow_up"]),
     "TargetPlan": (lambda w: salesperf.targets(w["log"], w["timelines"], 400_000.0,
                                                period=(pd.Timestamp("2026-01-01", tz="UTC"),
                                                        pd.Timestamp("2026-04-01", tz="UTC")), draws=200),
