@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "salesperf/deviance.h"
 #include "salesperf/funnel.h"
 #include "salesperf/indicators.h"
 #include "salesperf/leaks.h"
@@ -57,10 +58,9 @@ std::vector<Kind> Kinds() {
   k.push_back({"indicators", std::string("SPIND\0\0\1", 8), Indicators::kFormatVersion, RoundTrip<Indicators>});
   k.push_back({"funnel", std::string("SPFUN\0\0\1", 8), FunnelCounts::kFormatVersion, RoundTrip<FunnelCounts>});
   k.push_back({"leaks", std::string("SPLEAK\0\1", 8), LeakCounts::kFormatVersion, RoundTrip<LeakCounts>});
-  // ---- Add DeviantCounts and BehaviourCounts here (another engineer's states) ----
-  // k.push_back({"deviants", std::string("<magic8>", 8), 1, RoundTrip<DeviantCounts>});
-  // k.push_back({"behaviours", std::string("<magic8>", 8), 1, RoundTrip<BehaviourCounts>});
-  // and add them to KINDS in tests/golden/make_golden.py, then run it.
+  k.push_back({"deviants", std::string("SPDEVC\0\0", 8), DeviantCounts::kFormatVersion, RoundTrip<DeviantCounts>});
+  k.push_back({"behaviours", std::string("SPBEHC\0\0", 8), BehaviourCounts::kFormatVersion,
+               RoundTrip<BehaviourCounts>});
   return k;
 }
 
@@ -119,7 +119,7 @@ TEST(GoldenStates, LoadAndReserializeByteIdentically) {
       ++files;
     }
   }
-  EXPECT_GE(files, 3);
+  EXPECT_GE(files, 5);
 }
 
 // Truncation at every offset (0 .. size-1) and one byte too many: DataLoss.

@@ -23,10 +23,12 @@ not changed (e.g. to add a figure). When a format version is bumped, run this sc
 it adds ``<kind>-v<N+1>.*`` beside the old files, which stay. ``--check`` writes
 nothing and only reports whether the files on disk are what this build would write.
 
-To add a kind (DeviantCounts, BehaviourCounts): add it to KINDS with the function
-that computes it, add its figures to golden_figures.py (both functions), and add it
-to Kinds() in tests/cpp/golden_states_test.cc and KINDS in
-tests/python/test_golden_states.py.
+To add a kind: add it to compute_states with the function that computes it, add its
+figures to golden_figures.py (both functions), and add it to Kinds() in
+tests/cpp/golden_states_test.cc and KINDS in tests/python/test_golden_states.py.
+The kinds: indicators, funnel, leaks, deviants (DeviantCounts with covariates
+``golden_figures.DEVIANT_COVARIATES``) and behaviours (BehaviourCounts, default
+24 h follow-up window), all on the company's stage model without stall limits.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ sys.path.insert(0, str(HERE))
 
 from golden_figures import (
     COMPANY,
+    DEVIANT_COVARIATES,
     INDICATOR_OPTIONS,
     events_hash,
     library_figures,
@@ -60,7 +63,8 @@ def compute_states(co: Any) -> dict[str, Any]:
         "indicators": lambda: salesperf.indicators(log, tl, **INDICATOR_OPTIONS, threads=1),
         "funnel": lambda: salesperf.funnel(log, tl, by="rep"),
         "leaks": lambda: salesperf.leak_counts(log, tl, by="rep"),
-        # ---- DeviantCounts, BehaviourCounts: add them here ----
+        "deviants": lambda: salesperf.deviant_counts(log, tl, covariates=DEVIANT_COVARIATES),
+        "behaviours": lambda: salesperf.behaviour_counts(log, tl),
     }
     return {k: f() for k, f in kinds.items()}
 
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             "salesperf_version": salesperf.__version__,
             "company": COMPANY,
             "indicator_options": INDICATOR_OPTIONS if kind == "indicators" else None,
+            "covariates": DEVIANT_COVARIATES if kind == "deviants" else None,
             "events_sha256": digest,
             "num_events": expected["num_events"],
             "num_deals": expected["num_deals"],

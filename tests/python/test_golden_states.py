@@ -34,7 +34,8 @@ KINDS: dict[str, Any] = {
     "indicators": salesperf.Indicators,
     "funnel": salesperf.Funnel,
     "leaks": salesperf.LeakCounts,
-    # ---- DeviantCounts, BehaviourCounts: add them here (kind name -> Python class) ----
+    "deviants": salesperf.DeviantCounts,
+    "behaviours": salesperf.BehaviourCounts,
 }
 
 
@@ -92,6 +93,14 @@ def test_loads_with_its_figures(kind: str, path: Path) -> None:
         assert sum(u["deals"] for u in doc["figures"].values()) == doc["num_deals"]
     if kind == "indicators":
         assert sum(doc["figures"]["occurrences"].values()) == doc["num_events"]
+    if kind == "deviants":
+        per_unit = doc["figures"]["per_unit"].values()
+        assert sum(u["decided"] for u in per_unit) == doc["figures"]["decided_deals"] > 0
+        assert all(0 <= u["won"] <= u["decided"] for u in per_unit)
+    if kind == "behaviours":
+        for stage in doc["figures"].values():
+            assert 0 <= stage["advanced"] <= stage["trials"]
+            assert all(0 <= ap <= p <= stage["trials"] for p, ap in stage["features"].values())
 
 
 @pytest.mark.parametrize("kind,path", FILES, ids=IDS)
