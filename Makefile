@@ -5,12 +5,12 @@ PY := .venv/bin/python
 JOBS ?= $(shell nproc)
 CMAKE_COMMON := -G Ninja -DSALESPERF_WERROR=ON
 
-.PHONY: demo test deps build cpp-test asan-test install-test py-install py-test typecheck docs bench compare dev
+.PHONY: demo test deps build cpp-test asan-test fuzz install-test py-install py-test typecheck docs bench compare dev
 
 demo: deps py-install
 	.venv/bin/salesperf demo
 
-test: deps cpp-test asan-test install-test py-install py-test typecheck docs
+test: deps cpp-test asan-test fuzz install-test py-install py-test typecheck docs
 	@echo "make test: all suites passed"
 
 deps:
@@ -22,6 +22,12 @@ build: deps
 
 cpp-test: build
 	ctest --test-dir build/release -j $(JOBS) --output-on-failure --timeout 600
+
+# libFuzzer targets under ASan+UBSan (clang): every saved reproducer, then FUZZ_SECONDS
+# of fuzzing per target from the seed corpus (docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The C++ tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan-test: deps

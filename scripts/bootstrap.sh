@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libabsl-dev libeigen3-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev libboost-math-dev doxygen chromium cmake ninja-build g++ python3-venv)
+# clang and its runtime (libFuzzer, sanitizers) build the fuzz targets (scripts/fuzz.sh).
+debs=(libabsl-dev libeigen3-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev libboost-math-dev doxygen chromium cmake ninja-build g++ python3-venv clang libclang-rt-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

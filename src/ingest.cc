@@ -112,12 +112,19 @@ class IdEncoder {
         } else {
           int32_t& code = remap_[static_cast<size_t>(v)];
           if (code == kNullCode) {
-            if (Full(string_values_.size(), i)) {
-              out[k] = kNullCode;
-              continue;
+            // A label repeated under two codes (an Arrow dictionary may repeat values)
+            // is one value: the second code gets the first one's dense code.
+            const std::string& label = col_.labels[static_cast<size_t>(v)];
+            auto [it, inserted] = label_code_.try_emplace(label, static_cast<int32_t>(string_values_.size()));
+            if (inserted) {
+              if (Full(string_values_.size(), i)) {
+                label_code_.erase(it);
+                out[k] = kNullCode;
+                continue;
+              }
+              string_values_.push_back(label);
             }
-            code = static_cast<int32_t>(string_values_.size());
-            string_values_.push_back(col_.labels[static_cast<size_t>(v)]);
+            code = it->second;
           }
           out[k] = code;
         }
@@ -224,6 +231,7 @@ class IdEncoder {
   const IdColumn& col_;
   std::vector<int32_t> remap_;  // input code -> dense code
   std::vector<std::string> string_values_;
+  absl::flat_hash_map<std::string_view, int32_t> label_code_;  // label text -> dense code
   absl::flat_hash_map<int64_t, int32_t> int_index_;
   Column<int32_t> dense_;  // id - dense_min_ -> dense code (see DenseRange)
   int64_t dense_min_ = 0;
@@ -482,7 +490,15 @@ absl::StatusOr<Ingested> EventLogBuilder::Run(const EventColumns& in, const Voca
       if (count > 0) unknown.emplace_back(first, actions.column().labels[k], count);
     }
     std::sort(unknown.begin(), unknown.end());
-    for (auto& [first, name, count] : unknown) report.unknown_actions.emplace_back(std::move(name), count);
+    absl::flat_hash_map<std::string, size_t> seen;  // a label repeated under two codes is one action
+    for (auto& [first, name, count] : unknown) {
+      auto [it, inserted] = seen.try_emplace(name, report.unknown_actions.size());
+      if (inserted) {
+        report.unknown_actions.emplace_back(std::move(name), count);
+      } else {
+        report.unknown_actions[it->second].second += count;
+      }
+    }
   }
   chunks.clear();
 

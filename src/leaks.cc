@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <cstdint>
 #include <iterator>
 #include <limits>
@@ -871,12 +872,19 @@ absl::StatusOr<LeakAssessment> AssessLeaks(const LeakCounts& counts, const LeakO
             alpha = xx + kappa * bc;
             beta = nn - xx + kappa * (1.0 - bc);
           }
-          const Beta post(alpha, beta);
-          const double q_lo = boost::math::quantile(post, tail);
-          const double q_hi = boost::math::quantile(boost::math::complement(post, tail));
-          w.shortfall_lower[i] = nn * (b - q_hi);
-          w.shortfall_upper[i] = nn * (b - q_lo);
-          w.probability_real[i] = b <= 0.0 ? 0.0 : b >= 1.0 ? 1.0 : boost::math::cdf(post, b);
+          // Boost's beta quantile can fail to converge for extreme counts (an
+          // evaluation_error, found by fuzzing): that cell's interval and probability
+          // are then NaN, not an exception through the caller.
+          try {
+            const Beta post(alpha, beta);
+            const double q_lo = boost::math::quantile(post, tail);
+            const double q_hi = boost::math::quantile(boost::math::complement(post, tail));
+            w.shortfall_lower[i] = nn * (b - q_hi);
+            w.shortfall_upper[i] = nn * (b - q_lo);
+            w.probability_real[i] = b <= 0.0 ? 0.0 : b >= 1.0 ? 1.0 : boost::math::cdf(post, b);
+          } catch (const std::exception&) {
+            w.shortfall_lower[i] = w.shortfall_upper[i] = w.probability_real[i] = kNaN;
+          }
         }
         w.dollars[i] = w.shortfall[i] * D * avg;
         w.shrunk_dollars[i] = w.shrunk_shortfall[i] * D * avg;

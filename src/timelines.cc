@@ -8,7 +8,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <ranges>
 
 #include "absl/strings/str_cat.h"
 #include "parallel.h"
@@ -169,11 +168,29 @@ struct BlockOutput {
   std::vector<std::vector<int64_t>> visit_durations;  // per open stage
 };
 
-// Runs the deals [first, last) of the log.
+// The deals [lo, hi) as a list RunBlock can walk (std::views::iota would do, but clang
+// 14 cannot compile libstdc++ 12's iota, and the fuzzing build uses clang 14).
+struct DealRange {
+  struct Iterator {
+    int32_t d;
+    int32_t operator*() const { return d; }
+    Iterator& operator++() {
+      ++d;
+      return *this;
+    }
+    bool operator==(const Iterator&) const = default;
+  };
+  int32_t lo, hi;
+  Iterator begin() const { return {lo}; }
+  Iterator end() const { return {hi}; }
+  size_t size() const { return static_cast<size_t>(hi - lo); }
+};
+
+// Runs the deals of `deals` (a DealRange or a span of deal codes) of the log.
 template <typename DealList>
 void RunBlock(const StageMachine& m, const EventLog& log, const DealList& deals, Timelines& out,
               BlockOutput& block) {
-  const auto count = static_cast<size_t>(std::ranges::distance(deals));
+  const size_t count = deals.size();
   const int32_t S = m.num_open + 2;
   const int32_t won_stage = m.num_open, lost_stage = m.num_open + 1;
   RuleState state(m);
@@ -610,7 +627,7 @@ absl::StatusOr<Timelines> RunStages(const StageMachine& machine, const EventLog&
   };
   internal::ParallelFor(blocks, threads, [&](size_t b) {
     const auto [lo, hi] = block_range(b);
-    RunBlock(machine, log, std::views::iota(lo, hi), out, parts[b]);
+    RunBlock(machine, log, DealRange{lo, hi}, out, parts[b]);
   });
 
   // Stall limits, from every deal's completed visits.

@@ -46,7 +46,8 @@ inline constexpr int64_t kNullInstant = std::numeric_limits<int64_t>::min();
 // One identifier column as the caller holds it. Either raw integer ids, or codes
 // into a list of labels (what pandas.factorize, a pandas Categorical or an Arrow
 // dictionary array gives). A row is null when `valid` is given and holds 0 there,
-// or, for coded columns, when its code is negative.
+// or, for coded columns, when its code is negative. Labels may repeat (an Arrow
+// dictionary can): codes whose labels have the same text are one value.
 struct IdColumn {
   std::span<const int64_t> values;
   std::span<const uint8_t> valid;               // empty: every row is valid
