@@ -45,6 +45,7 @@
 #include "parallel.h"
 #include "salesperf/deviance.h"
 #include "salesperf/stats.h"
+#include "sorted_names.h"
 #include "status_macros.h"
 
 namespace salesperf {
@@ -618,39 +619,8 @@ namespace {
 
 constexpr std::string_view kBehMagic("SPBEHC\0\0", 8);
 
-absl::Status CheckDistinct(const std::vector<std::string>& names) {
-  std::vector<std::string_view> sorted(names.begin(), names.end());
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i] == sorted[i - 1]) {
-      return absl::FailedPreconditionError(absl::StrCat("unit name '", Sv(sorted[i]), "' repeats"));
-    }
-  }
-  return absl::OkStatus();
-}
 
-std::vector<std::string> UnionNames(const std::vector<std::string>& a, const std::vector<std::string>& b,
-                                    std::vector<int32_t>& map_a, std::vector<int32_t>& map_b) {
-  std::vector<std::string> out;
-  map_a.assign(a.size(), -1);
-  map_b.assign(b.size(), -1);
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    const auto at = static_cast<int32_t>(out.size());
-    if (j == b.size() || (i < a.size() && a[i] < b[j])) {
-      map_a[i] = at;
-      out.push_back(a[i++]);
-    } else if (i == a.size() || b[j] < a[i]) {
-      map_b[j] = at;
-      out.push_back(b[j++]);
-    } else {
-      map_a[i++] = at;
-      map_b[j] = at;
-      out.push_back(b[j++]);
-    }
-  }
-  return out;
-}
+using internal::UnionNames;
 
 // Indices 0..n-1 sorted by their labels.
 template <typename Label>
@@ -712,7 +682,7 @@ class BehaviourCountsBuilder {
     if (window <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("follow_up_window must be positive, got ", window, " ns"));
     }
-    SALESPERF_RETURN_IF_ERROR(CheckDistinct(units.names));
+    SALESPERF_RETURN_IF_ERROR(internal::CheckDistinctUnitNames(units.names));
     const Features features = MakeFeatures(log);
     const int32_t O = timelines.num_open;
     const auto o = static_cast<size_t>(O);
@@ -1004,12 +974,7 @@ class BehaviourCountsBuilder {
     if (!payload.ok()) return payload.status();
     StateReader r(*payload);
     auto bad = [](std::string_view what) { return absl::DataLossError(absl::StrCat("behaviour counts state: ", Sv(what))); };
-    auto sorted_unique = [](const std::vector<std::string>& v) {
-      for (size_t i = 1; i < v.size(); ++i) {
-        if (!(v[i - 1] < v[i])) return false;
-      }
-      return true;
-    };
+    const auto sorted_unique = internal::SortedUnique;
     BehaviourCounts x;
     uint32_t S = 0;
     SALESPERF_RETURN_IF_ERROR(r.Count32(S, 4, "stage count"));

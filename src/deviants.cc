@@ -26,6 +26,7 @@
 #include "concentration.h"
 #include "salesperf/deviance.h"
 #include "salesperf/leaks.h"
+#include "sorted_names.h"
 #include "status_macros.h"
 
 namespace salesperf {
@@ -112,41 +113,8 @@ struct DevCell {
   }
 };
 
-absl::Status CheckDistinctUnits(const std::vector<std::string>& names) {
-  std::vector<std::string_view> sorted(names.begin(), names.end());
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i] == sorted[i - 1]) {
-      return absl::FailedPreconditionError(absl::StrCat("unit name '", Sv(sorted[i]), "' repeats"));
-    }
-  }
-  return absl::OkStatus();
-}
 
-// The sorted union of two sorted name lists, and where each side's names went.
-std::vector<std::string> UnionNames(const std::vector<std::string>& a, const std::vector<std::string>& b,
-                                    std::vector<int32_t>& map_a, std::vector<int32_t>& map_b) {
-  std::vector<std::string> out;
-  out.reserve(a.size() + b.size());
-  map_a.assign(a.size(), -1);
-  map_b.assign(b.size(), -1);
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    const auto at = static_cast<int32_t>(out.size());
-    if (j == b.size() || (i < a.size() && a[i] < b[j])) {
-      map_a[i] = at;
-      out.push_back(a[i++]);
-    } else if (i == a.size() || b[j] < a[i]) {
-      map_b[j] = at;
-      out.push_back(b[j++]);
-    } else {
-      map_a[i++] = at;
-      map_b[j] = at;
-      out.push_back(b[j++]);
-    }
-  }
-  return out;
-}
+using internal::UnionNames;
 
 }  // namespace
 
@@ -158,7 +126,7 @@ class DeviantCountsBuilder {
                                              std::span<const std::string> covariates,
                                              std::vector<uint64_t>* deal_patterns) {
     SALESPERF_RETURN_IF_ERROR(internal::CheckTimelinesAndUnitsFit(log, tl, units));
-    SALESPERF_RETURN_IF_ERROR(CheckDistinctUnits(units.names));
+    SALESPERF_RETURN_IF_ERROR(internal::CheckDistinctUnitNames(units.names));
     const auto nd = static_cast<size_t>(log.num_deals());
     const auto O = static_cast<size_t>(tl.num_open);
     const size_t S = tl.stage_names.size();
@@ -421,12 +389,7 @@ class DeviantCountsBuilder {
     if (!payload.ok()) return payload.status();
     StateReader r(*payload);
     auto bad = [](std::string_view what) { return absl::DataLossError(absl::StrCat("deviant counts state: ", Sv(what))); };
-    auto sorted_unique = [](const std::vector<std::string>& v) {
-      for (size_t i = 1; i < v.size(); ++i) {
-        if (!(v[i - 1] < v[i])) return false;
-      }
-      return true;
-    };
+    const auto sorted_unique = internal::SortedUnique;
     DeviantCounts x;
     uint32_t C = 0;
     SALESPERF_RETURN_IF_ERROR(r.Count32(C, 4, "covariate count"));
