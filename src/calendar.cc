@@ -52,7 +52,7 @@ std::string FormatInstant(int64_t utc_ns) {
   if (utc_ns == std::numeric_limits<int64_t>::min()) return "null";
   constexpr int64_t kSecond = 1'000'000'000;
   const int64_t seconds = calendar_internal::FloorDiv(utc_ns, kSecond);
-  const int64_t nanos = utc_ns - seconds * kSecond;  // [0, 1e9)
+  const int64_t nanos = calendar_internal::FloorMod(utc_ns, kSecond);  // [0, 1e9); seconds * 1e9 can overflow
   const int64_t days = calendar_internal::FloorDiv(seconds, 86400);
   const int64_t sod = seconds - days * 86400;
   const calendar_internal::CivilDate d = CivilFromDays(days);
