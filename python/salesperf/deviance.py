@@ -55,6 +55,15 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
+def _covariate_names(log: EventLog, covariates: str | Sequence[str] | None) -> list[str]:
+    """The covariates asked for: every dimension of the log when None, one name, or a list."""
+    if covariates is None:
+        return list(log.dimension_names)
+    if isinstance(covariates, str):
+        return [covariates]
+    return [str(c) for c in covariates]
+
+
 def deviants(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str = "most_active",
              covariates: Sequence[str] | None = None, ridge: float = 1.0, interval: float = 0.95,
              flag_probability: float = 0.95, min_effect: float = 0.10) -> DeviantAssessment:
@@ -98,12 +107,7 @@ def deviants(log: EventLog, timelines: Timelines, *, by: Any = "rep", owner: str
     ['(intercept)']
     """
     check_log_and_timelines(log, timelines)
-    if covariates is None:
-        names = list(log.dimension_names)
-    elif isinstance(covariates, str):
-        names = [covariates]
-    else:
-        names = [str(c) for c in covariates]
+    names = _covariate_names(log, covariates)
     units = _units(log, by, owner)
     core = _core.assess_deviants(log._core, timelines._core, units, names, ridge=_number(ridge, "ridge"),
                                  interval=_number(interval, "interval"),
@@ -358,12 +362,7 @@ class DeviantCounts(MergeableState):
               covariates: Sequence[str] | None = None) -> DeviantCounts:
         """The counts of ``log`` (``by``, ``owner`` and ``covariates`` as in :func:`deviants`)."""
         check_log_and_timelines(log, timelines)
-        if covariates is None:
-            names = list(log.dimension_names)
-        elif isinstance(covariates, str):
-            names = [covariates]
-        else:
-            names = [str(c) for c in covariates]
+        names = _covariate_names(log, covariates)
         units = _units(log, by, owner)
         return cls(_core.count_deviants(log._core, timelines._core, units, names))
 
