@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Dense>
 
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
@@ -64,18 +63,32 @@ class FunnelBuilder {
     return false;
   }
 
-  // Adds unit `u` of `from` into unit `v` of `to` (same stages).
-  static void AddUnit(FunnelCounts& to, size_t v, const FunnelCounts& from, size_t u) {
+  // Adds unit `u` of `from` into unit `v` of `to` (same stages). Returns the name of
+  // the first count whose sum overflows (then `to` is partly added: callers add into a
+  // new object), or nullptr.
+  static const char* AddUnit(FunnelCounts& to, size_t v, const FunnelCounts& from, size_t u) {
     const auto O = static_cast<size_t>(to.num_open_);
     const size_t row = O * (O + 2);
-    for (size_t k = 0; k < row; ++k) to.moves_[v * row + k] += from.moves_[u * row + k];
-    for (size_t i = 0; i < O; ++i) {
-      to.dwell_ns_[v * O + i] += from.dwell_ns_[u * O + i];
-      to.dwell_visits_[v * O + i] += from.dwell_visits_[u * O + i];
-      to.open_deals_[v * O + i] += from.open_deals_[u * O + i];
-      to.open_valued_[v * O + i] += from.open_valued_[u * O + i];
-      to.open_dollars_[v * O + i] += from.open_dollars_[u * O + i];
+    for (size_t k = 0; k < row; ++k) {
+      if (__builtin_add_overflow(to.moves_[v * row + k], from.moves_[u * row + k], &to.moves_[v * row + k])) {
+        return "moves";
+      }
     }
+    for (size_t i = 0; i < O; ++i) {
+      const size_t a = v * O + i, b = u * O + i;
+      if (__builtin_add_overflow(to.dwell_ns_[a], from.dwell_ns_[b], &to.dwell_ns_[a])) return "dwell time";
+      if (__builtin_add_overflow(to.dwell_visits_[a], from.dwell_visits_[b], &to.dwell_visits_[a])) {
+        return "dwell visits";
+      }
+      if (__builtin_add_overflow(to.open_deals_[a], from.open_deals_[b], &to.open_deals_[a])) return "open deals";
+      if (__builtin_add_overflow(to.open_valued_[a], from.open_valued_[b], &to.open_valued_[a])) {
+        return "open valued deals";
+      }
+      if (__builtin_add_overflow(to.open_dollars_[a], from.open_dollars_[b], &to.open_dollars_[a])) {
+        return "open dollars";
+      }
+    }
+    return nullptr;
   }
 
   // Units sorted by name (names distinct), empty ones dropped.
@@ -93,7 +106,7 @@ class FunnelBuilder {
     Size(out, order.size());
     for (size_t v = 0; v < order.size(); ++v) {
       out.unit_names_.push_back(x.unit_names_[order[v]]);
-      AddUnit(out, v, x, order[v]);
+      AddUnit(out, v, x, order[v]);  // into zeros: cannot overflow
     }
     x = std::move(out);
   }
@@ -219,13 +232,18 @@ absl::Status FunnelBuilder::Merge(FunnelCounts& x, const FunnelCounts& other) {
   out.stage_names_ = x.stage_names_;
   out.num_open_ = x.num_open_;
   out.unit_kind_ = x.unit_kind_;
-  out.ignored_ = x.ignored_ + other.ignored_;
+  if (__builtin_add_overflow(x.ignored_, other.ignored_, &out.ignored_)) {
+    return absl::OutOfRangeError("merging would overflow the count of ignored transitions");
+  }
   Size(out, names.size());
   for (const FunnelCounts* side : {static_cast<const FunnelCounts*>(&x), &other}) {
     size_t v = 0;
     for (size_t u = 0; u < side->unit_names_.size(); ++u) {
       while (names[v] != side->unit_names_[u]) ++v;
-      AddUnit(out, v, *side, u);
+      if (const char* what = AddUnit(out, v, *side, u)) {
+        return absl::OutOfRangeError(
+            absl::StrCat("merging would overflow the ", what, " of unit '", Sv(names[v]), "'"));
+      }
     }
   }
   out.unit_names_ = std::move(names);
@@ -271,7 +289,9 @@ absl::StatusOr<FunnelCounts> FunnelBuilder::Deserialize(std::string_view bytes) 
   uint32_t num_stages = 0, num_open = 0;
   SALESPERF_RETURN_IF_ERROR(r.Count32(num_stages, 4, "stage count"));
   SALESPERF_RETURN_IF_ERROR(r.U32(num_open, "open stage count"));
-  if (num_stages < 2 || num_open != num_stages - 2) {
+  // A default-constructed FunnelCounts (no stages at all) serializes too.
+  const bool default_shape = num_stages == 0 && num_open == 0;
+  if (!default_shape && (num_stages < 2 || num_open != num_stages - 2)) {
     return corrupt(absl::StrCat(num_stages, " stages do not hold ", num_open, " open ones plus Won and Lost"));
   }
   x.num_open_ = static_cast<int32_t>(num_open);
@@ -318,6 +338,7 @@ absl::StatusOr<FunnelCounts> FunnelBuilder::Deserialize(std::string_view bytes) 
     if (x.open_valued_[k] == 0 && x.open_dollars_[k] != 0) return corrupt("open dollars without valued deals");
   }
   if (x.ignored_ < 0) return corrupt("the ignored count is negative");
+  if (default_shape && !(x == FunnelCounts())) return corrupt("a funnel without stages holds counts");
   for (size_t u = 0; u < num_units; ++u) {
     if (!UnitLive(x, u)) return corrupt("a unit holds nothing");
   }
@@ -387,23 +408,116 @@ std::vector<bool> CanReach(const std::vector<int64_t>& moves, int32_t O, std::ve
 
 namespace {
 
+// Absorption probabilities and expected times of the kept stages (those that reach
+// Won or Lost and nothing without data), by state reduction (Grassmann, Taksar and
+// Heyman 1985; Sheskin 1985) instead of an LU solve of (I - Q) x = R.
+//
+// Why: I - Q is ill-conditioned exactly where funnels are interesting: a stage that
+// deals rarely leave (self-loops, or two stages trading deals back and forth) has rows
+// of Q summing to 1 - 1e-12 or closer, and the subtraction in I - Q cancels. An LU
+// solve then returned win probabilities of 1.015 with loss 0, or win + loss = 0.98
+// (fuzz findings, docs/fuzzing.md). State reduction never subtracts: eliminating stage
+// m sends the moves into m onward in m's proportions, r[i][j] += r[i][m] * r[m][j] /
+// out[m], where out[m] is the sum of m's moves to other stages still in the chain (not
+// 1 - r[m][m] / n[m]). Every quantity stays a sum of non-negative terms, so each result
+// has a small relative error however close to singular the chain is.
+//
+// With r[i][j] the moves of kept stage i (r[i][i] its self-loops, n[i] all its moves),
+// the chain's equations multiplied by n[i] read
+//   out[i] w[i] = r[i][Won] + sum_{j != i} r[i][j] w[j]
+//   out[i] t[i] = g[i]      + sum_{j != i} r[i][j] t[j],   g[i] = h[i] n[i],
+// (out[i] = n[i] - r[i][i], summed over j != i). Stages are eliminated in order 0..K-1,
+// each into the stages after it; then w, l and t follow by back substitution from the
+// last stage, whose row holds only Won and Lost.
+void SolveAbsorption(FunnelChain& c, const std::vector<size_t>& keep, const std::vector<double>& n,
+                     std::span<const int64_t> visits, const std::vector<bool>& no_time) {
+  const size_t Os = static_cast<size_t>(c.num_open);
+  const size_t S = Os + 2;
+  const size_t K = keep.size();
+  const size_t W = K + 2;  // local columns: kept stages 0..K-1, Won K, Lost K + 1
+  std::vector<double> r(K * W, 0.0), g(K, 0.0);
+  for (size_t a = 0; a < K; ++a) {
+    const size_t i = keep[a];
+    for (size_t b = 0; b < K; ++b) {
+      if (b != a) r[a * W + b] = static_cast<double>(c.moves[i * S + keep[b]]);
+    }
+    r[a * W + K] = static_cast<double>(c.moves[i * S + Os]);
+    r[a * W + K + 1] = static_cast<double>(c.moves[i * S + Os + 1]);
+    if (visits[i] > 0) g[a] = c.mean_days_in_stage[i] * n[i];  // NaN'd below when used
+  }
+  // Reduction: row a becomes a's moves to stages after a and to Won, Lost, normalised
+  // to probabilities (p), with G[a] its time term over out[a].
+  std::vector<bool> failed(K, false);
+  for (size_t m = 0; m < K; ++m) {
+    double out = 0;
+    for (size_t j = m + 1; j < W; ++j) out += r[m * W + j];
+    if (!(out > 0) || !std::isfinite(out) || failed[m]) {
+      // Only when an extreme chain underflows: m's fate is unknown, and so is that of
+      // every stage that moves into it.
+      failed[m] = true;
+      for (size_t i = m + 1; i < K; ++i) failed[i] = failed[i] || r[i * W + m] > 0;
+      continue;
+    }
+    for (size_t j = m + 1; j < W; ++j) r[m * W + j] /= out;
+    g[m] /= out;
+    for (size_t i = m + 1; i < K; ++i) {
+      const double into = r[i * W + m];
+      if (!(into > 0)) continue;
+      r[i * W + m] = 0;
+      for (size_t j = m + 1; j < W; ++j) {
+        if (j != i) r[i * W + j] += into * r[m * W + j];  // into i itself: a self-loop, dropped
+      }
+      g[i] += into * g[m];
+    }
+  }
+  std::vector<double> w(K, kNaN), l(K, kNaN), t(K, kNaN);
+  for (size_t a = K; a-- > 0;) {
+    if (failed[a]) continue;
+    double win = r[a * W + K], loss = r[a * W + K + 1], time = g[a];
+    bool known = true;
+    for (size_t b = a + 1; b < K; ++b) {
+      const double p = r[a * W + b];
+      if (!(p > 0)) continue;
+      known = known && !std::isnan(w[b]);
+      win += p * w[b];
+      loss += p * l[b];
+      time += p * t[b];
+    }
+    if (!known) continue;
+    // win + loss is 1 in exact arithmetic (every kept stage is absorbed); dividing by
+    // the computed sum removes the rounding, so that win + loss = 1 and both lie in
+    // [0, 1] to the last bit or two.
+    const double total = win + loss;
+    w[a] = win / total;
+    l[a] = loss / total;
+    t[a] = std::isfinite(time) ? time : kNaN;
+  }
+  for (size_t a = 0; a < K; ++a) {
+    const size_t i = keep[a];
+    c.win_probability[i] = w[a];
+    c.loss_probability[i] = l[a];
+    if (!no_time[i]) c.expected_days_to_close[i] = t[a];
+  }
+}
+
 // The one solver behind SolveFunnel and SolveMoves: `c` holds stage_names, num_open,
 // moves and open_deals; dwell, visits and dollars are per open stage.
-void SolveChain(FunnelChain& c, std::span<const Int128> dwell, std::span<const int64_t> visits,
+absl::Status SolveChain(FunnelChain& c, std::span<const Int128> dwell, std::span<const int64_t> visits,
                 std::span<const Int128> dollars) {
   const int32_t O = c.num_open;
   const auto Os = static_cast<size_t>(O);
   const size_t S = Os + 2;
-  std::vector<int64_t> n(Os, 0);
+  // Row sums in double: exact below 2^53 and never an overflow (counts are >= 0).
+  std::vector<double> n(Os, 0.0);
   for (size_t i = 0; i < Os; ++i) {
-    for (size_t j = 0; j < S; ++j) n[i] += c.moves[i * S + j];
+    for (size_t j = 0; j < S; ++j) n[i] += static_cast<double>(c.moves[i * S + j]);
   }
   c.probability.assign(Os * S, kNaN);
   c.mean_days_in_stage.assign(Os, kNaN);
   for (size_t i = 0; i < Os; ++i) {
     if (n[i] > 0) {
       for (size_t j = 0; j < S; ++j) {
-        c.probability[i * S + j] = static_cast<double>(c.moves[i * S + j]) / static_cast<double>(n[i]);
+        c.probability[i * S + j] = static_cast<double>(c.moves[i * S + j]) / n[i];
       }
     }
     if (visits[i] > 0) {
@@ -414,7 +528,7 @@ void SolveChain(FunnelChain& c, std::span<const Int128> dwell, std::span<const i
   // Stages whose absorption is unknown: those with no data, those never left for Won
   // or Lost (a closed set of stages with no exit), and every stage that reaches them.
   std::vector<bool> absorbs(Os, false);
-  for (size_t i = 0; i < Os; ++i) absorbs[i] = c.moves[i * S + Os] + c.moves[i * S + Os + 1] > 0;
+  for (size_t i = 0; i < Os; ++i) absorbs[i] = c.moves[i * S + Os] > 0 || c.moves[i * S + Os + 1] > 0;
   const std::vector<bool> exits = CanReach(c.moves, O, absorbs);
   std::vector<bool> bad(Os, false);
   for (size_t i = 0; i < Os; ++i) bad[i] = n[i] == 0 || !exits[i];
@@ -431,42 +545,25 @@ void SolveChain(FunnelChain& c, std::span<const Int128> dwell, std::span<const i
   for (size_t i = 0; i < Os; ++i) {
     if (!bad[i]) keep.push_back(i);
   }
-  if (!keep.empty()) {
-    // The kept stages move only among themselves and to Won or Lost.
-    const auto K = static_cast<Eigen::Index>(keep.size());
-    Eigen::MatrixXd A = Eigen::MatrixXd::Identity(K, K);
-    Eigen::MatrixXd rhs(K, 3);
-    for (Eigen::Index a = 0; a < K; ++a) {
-      const size_t i = keep[static_cast<size_t>(a)];
-      for (Eigen::Index b = 0; b < K; ++b) A(a, b) -= c.probability[i * S + keep[static_cast<size_t>(b)]];
-      rhs(a, 0) = c.probability[i * S + Os];
-      rhs(a, 1) = c.probability[i * S + Os + 1];
-      rhs(a, 2) = visits[i] > 0 ? c.mean_days_in_stage[i] : 0.0;  // NaN'd below when used
-    }
-    Eigen::FullPivLU<Eigen::MatrixXd> lu(A);
-    if (lu.isInvertible()) {
-      const Eigen::MatrixXd x = lu.solve(rhs);
-      for (Eigen::Index a = 0; a < K; ++a) {
-        const size_t i = keep[static_cast<size_t>(a)];
-        c.win_probability[i] = x(a, 0);
-        c.loss_probability[i] = x(a, 1);
-        if (!no_time[i]) c.expected_days_to_close[i] = x(a, 2);
-      }
-    }
-  }
+  if (!keep.empty()) SolveAbsorption(c, keep, n, visits, no_time);
 
   Int128 total = 0;
   c.expected_open_value = 0;
   c.open_deals_unpriced = 0;
   for (size_t i = 0; i < Os; ++i) {
-    total += dollars[i];
+    if (__builtin_add_overflow(total, dollars[i], &total)) {
+      return absl::OutOfRangeError("the open dollars summed over stages overflow");
+    }
     if (std::isnan(c.win_probability[i])) {
-      c.open_deals_unpriced += c.open_deals[i];
+      if (__builtin_add_overflow(c.open_deals_unpriced, c.open_deals[i], &c.open_deals_unpriced)) {
+        return absl::OutOfRangeError("the unpriced open deals summed over stages overflow");
+      }
     } else {
       c.expected_open_value += FixedToDollars(dollars[i]) * c.win_probability[i];
     }
   }
   c.open_dollars = FixedToDollars(total);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -488,17 +585,32 @@ absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit
   std::vector<int64_t> visits(Os, 0);
   const int32_t first = unit < 0 ? 0 : unit;
   const int32_t last = unit < 0 ? counts.num_units() : unit + 1;
+  // Real counts are far from the limits; deserialized ones may not be.
+  auto overflow = [&](int32_t i, std::string_view what) {
+    return absl::OutOfRangeError(absl::StrCat("the organisation's ", Sv(what), " of stage '",
+                                              Sv(counts.stage_names()[static_cast<size_t>(i)]),
+                                              "' summed over units overflows"));
+  };
   for (int32_t u = first; u < last; ++u) {
     for (int32_t i = 0; i < O; ++i) {
       const auto is = static_cast<size_t>(i);
-      for (int32_t j = 0; j < O + 2; ++j) c.moves[is * S + static_cast<size_t>(j)] += counts.moves(u, i, j);
-      dwell[is] += counts.dwell_ns(u, i);
-      visits[is] += counts.dwell_visits(u, i);
-      c.open_deals[is] += counts.open_deals(u, i);
-      dollars[is] += counts.open_dollars_fixed(u, i);
+      for (int32_t j = 0; j < O + 2; ++j) {
+        int64_t& m = c.moves[is * S + static_cast<size_t>(j)];
+        if (__builtin_add_overflow(m, counts.moves(u, i, j), &m)) return overflow(i, "moves");
+      }
+      if (__builtin_add_overflow(dwell[is], counts.dwell_ns(u, i), &dwell[is])) return overflow(i, "dwell time");
+      if (__builtin_add_overflow(visits[is], counts.dwell_visits(u, i), &visits[is])) {
+        return overflow(i, "visits");
+      }
+      if (__builtin_add_overflow(c.open_deals[is], counts.open_deals(u, i), &c.open_deals[is])) {
+        return overflow(i, "open deals");
+      }
+      if (__builtin_add_overflow(dollars[is], counts.open_dollars_fixed(u, i), &dollars[is])) {
+        return overflow(i, "open dollars");
+      }
     }
   }
-  SolveChain(c, dwell, visits, dollars);
+  SALESPERF_RETURN_IF_ERROR(SolveChain(c, dwell, visits, dollars));
   return c;
 }
 
@@ -540,7 +652,7 @@ absl::StatusOr<FunnelChain> SolveMoves(std::vector<std::string> stage_names, int
     dwell[i] = dwell_ns[i];
     visits[i] = dwell_visits[i];
   }
-  SolveChain(c, dwell, visits, dollars);
+  SALESPERF_RETURN_IF_ERROR(SolveChain(c, dwell, visits, dollars));
   return c;
 }
 

@@ -44,12 +44,15 @@
 //   Expected open pipeline value = Σ_i open_dollars[i] × win_probability[i] over stages
 //   with a win probability; open deals in a NaN stage are counted in
 //   `open_deals_unpriced`.
-//   The linear solve uses Eigen's FullPivLU; `I - Q` is singular only when some set of
-//   stages is never left (a closed loop of regressions with no exit): those stages,
-//   the stages with moves that cannot reach Won or Lost, are then NaN too, and so is
-//   every stage that can reach them, as for a stage with no data. The system is solved
-//   over the remaining stages, which move only among themselves and to Won or Lost (so
-//   their win and loss probabilities sum to 1).
+//   `I - Q` is singular when some set of stages is never left (a closed loop of
+//   regressions with no exit): those stages, the stages with moves that cannot reach
+//   Won or Lost, are then NaN too, and so is every stage that can reach them, as for a
+//   stage with no data. The chain is solved over the remaining stages, which move only
+//   among themselves and to Won or Lost, by state reduction (Grassmann-Taksar-Heyman),
+//   not by inverting `I - Q`: no subtraction, so nearly singular chains (stages deals
+//   almost never leave) keep full relative precision. Win and loss probabilities lie
+//   in [0, 1] and sum to 1 to within a few ulps (docs/funnel.md). A stage whose
+//   figures underflow the double range is NaN.
 //   Open dollars are summed like Indicators' (each value rounded half away from zero
 //   to 1/kDollarScale, summed in 128 bits); a value of magnitude 9e14 or more is an
 //   InvalidArgument naming the deal.
@@ -89,7 +92,10 @@ class FunnelCounts {
   // that of an accumulator holding units, or the timelines or units do not fit the log;
   // InvalidArgument for an open deal's value too large for the fixed-point sums.
   absl::Status Update(const EventLog& log, const Timelines& timelines, const Units& units);
-  // FailedPrecondition when the stages or unit kinds differ (a kind "" merges with any).
+  // FailedPrecondition when the stages or unit kinds differ (a kind "" merges with any);
+  // OutOfRange, naming the unit and the count, when a sum would overflow (int64
+  // counts, Int128 sums: only deserialized states come near). On error *this is
+  // unchanged.
   absl::Status Merge(const FunnelCounts& other);
 
   // Byte format: WrapState (salesperf/state.h) with magic "SPFUN\0\0\1", payload:
@@ -99,7 +105,9 @@ class FunnelCounts {
   //   i64 open_deals, open_valued, open_dollars lo, hi; then i64 ignored.
   //   Deserialize: DataLoss for truncated or corrupted bytes and for contents that no
   //   Update could produce (units unsorted, repeated or empty, negative counts, more
-  //   valued than open deals, ...); FailedPrecondition for another version.
+  //   valued than open deals, ...); FailedPrecondition for another version. The
+  //   default-constructed object (no stages) is num_stages = num_open = 0 and nothing
+  //   else, and reads back equal.
   std::string Serialize() const;
   static absl::StatusOr<FunnelCounts> Deserialize(std::string_view bytes);
   friend bool operator==(const FunnelCounts&, const FunnelCounts&) = default;
@@ -153,7 +161,8 @@ struct FunnelChain {
 };
 
 // unit = an index into counts.unit_names(), or -1 for the organisation.
-// InvalidArgument for a unit out of range.
+// InvalidArgument for a unit out of range; OutOfRange, naming the stage, when the
+// organisation's sums over units (or the open dollars over stages) do not fit.
 absl::StatusOr<FunnelChain> SolveFunnel(const FunnelCounts& counts, int32_t unit);
 
 // The chain of a moves matrix alone (O x (O + 2), row-major, as FunnelChain::moves),

@@ -883,5 +883,150 @@ TEST(FunnelNaN, ALoopWithoutExitAndAStageWithoutDwellData) {
   EXPECT_EQ(fixed.open_deals_unpriced, 0);
 }
 
+// ---- Ill-conditioned chains: closed forms by hand ------------------------------------
+// These are the chains where I - Q is nearly singular (an LU solve of it returned win
+// probabilities above 1, or NaN once I - Q rounds to singular); the solver must give
+// the absorption probabilities to full relative precision however close to singular.
+
+TEST(FunnelIllConditioned, TwoStagesTradingDealsBackAndForth) {
+  // S0 -> S1 (a), S0 -> Won (1); S1 -> S0 (a), S1 -> Lost (3). With n_0 = a + 1 and
+  // n_1 = a + 3:  w_0 = (a w_1 + 1) / (a + 1),  w_1 = a w_0 / (a + 3). Substituting,
+  //   w_0 ((a + 1)(a + 3) - a^2) / (a + 3) = 1  =>  w_0 = (a + 3) / (4a + 3),
+  //   w_1 = a / (4a + 3),  l_0 = 1 - w_0 = 3a / (4a + 3),  l_1 = (3a + 3) / (4a + 3).
+  // The two divisions below are of exact integers (a < 2^53): one rounding each.
+  for (const int64_t a : {int64_t{1}, int64_t{1'000'000}, int64_t{1'000'000'000'000},
+                          int64_t{1'000'000'000'000'000}}) {
+    RawUnit u = EmptyUnit("u", 2);
+    u.moves = {0, a, 1, 0,  //
+               a, 0, 0, 3};
+    const FunnelChain c = MustSolve(MustParse(RawState(2, {u})), -1);
+    const auto ad = static_cast<double>(a);
+    SCOPED_TRACE(a);
+    // For a >= 1e12, 4a + 3 and 3a + 3 are exact in double only below 2^53: write the
+    // limits out instead (w_0 -> 1/4, w_1 -> 1/4 within 1e-12 relative).
+    const bool exact = a <= 1'000'000;
+    const double w0 = exact ? (ad + 3) / (4 * ad + 3) : 0.25;
+    const double w1 = exact ? ad / (4 * ad + 3) : 0.25;
+    const double tol = exact ? 4e-16 : 2.0 / ad;
+    EXPECT_NEAR(c.win_probability[0], w0, tol);
+    EXPECT_NEAR(c.win_probability[1], w1, tol);
+    EXPECT_NEAR(c.loss_probability[0], 1 - w0, tol);
+    EXPECT_NEAR(c.loss_probability[1], 1 - w1, tol);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_LE(c.win_probability[i], 1.0);
+      EXPECT_GE(c.win_probability[i], 0.0);
+      EXPECT_NEAR(c.win_probability[i] + c.loss_probability[i], 1.0, 2e-16);
+    }
+  }
+}
+
+TEST(FunnelIllConditioned, AStageDealsAlmostNeverLeave) {
+  // S0 -> S0 (a self-loops), S0 -> Won (1), S0 -> Lost (2); 4 visits of 6 days each.
+  //   w_0 = 1/3 exactly (the self-loops do not change where a deal ends up);
+  //   t_0 = h n / (n - a) = 6 (a + 3) / 3 = 2 (a + 3) days.
+  for (const int64_t a : {int64_t{0}, int64_t{1'000'000'000'000}, int64_t{4'000'000'000'000'000'000}}) {
+    RawUnit u = EmptyUnit("u", 1);
+    u.moves = {a, 1, 2};
+    u.visits = {4};
+    u.dwell_ns = {4 * 6 * kDay};
+    const FunnelChain c = MustSolve(MustParse(RawState(1, {u})), -1);
+    SCOPED_TRACE(a);
+    EXPECT_NEAR(c.win_probability[0], 1.0 / 3, 1e-16);
+    EXPECT_NEAR(c.loss_probability[0], 2.0 / 3, 1e-16);
+    const double days = 2 * (static_cast<double>(a) + 3);
+    EXPECT_NEAR(c.expected_days_to_close[0], days, 1e-15 * days);
+  }
+}
+
+TEST(FunnelIllConditioned, TinyWinProbabilitiesKeepTheirRelativePrecision) {
+  // A line of 12 stages: S_k -> S_{k+1} (1) and S_k -> Lost (q); the last stage -> Won
+  // (1), Lost (q). Then w_k = (1 / (1 + q))^(12 - k): as small as 1e-216 for q = 1e18,
+  // and each must keep its relative precision (the reduction multiplies and divides
+  // non-negative numbers only).
+  const int32_t O = 12;
+  const auto o = static_cast<size_t>(O);
+  const int64_t q = 1'000'000'000'000'000'000;
+  RawUnit u = EmptyUnit("u", O);
+  for (size_t k = 0; k < o; ++k) {
+    u.moves[k * (o + 2) + (k + 1 < o ? k + 1 : o)] = 1;
+    u.moves[k * (o + 2) + o + 1] = q;
+  }
+  const FunnelChain c = MustSolve(MustParse(RawState(O, {u})), -1);
+  for (size_t k = 0; k < o; ++k) {
+    const double expect = std::pow(1.0 / (1.0 + static_cast<double>(q)), static_cast<double>(o - k));
+    EXPECT_NEAR(c.win_probability[k] / expect, 1.0, 1e-13) << k;
+    EXPECT_NEAR(c.loss_probability[k], 1.0, 1e-16) << k;
+  }
+}
+
+// ---- Sums that do not fit --------------------------------------------------------------
+
+RawUnit OneMoveUnit(std::string name, int64_t won) {
+  RawUnit u = EmptyUnit(std::move(name), 1);
+  u.moves = {0, won, 1};
+  return u;
+}
+
+TEST(FunnelOverflow, MergeRefusesSumsBeyondInt64AndLeavesTheCountsAlone) {
+  const int64_t big = std::numeric_limits<int64_t>::max() / 2 + 1;  // twice: 2^63, one too many
+  FunnelCounts x = MustParse(RawState(1, {OneMoveUnit("ana", big), OneMoveUnit("bo", 5)}));
+  const FunnelCounts before = x;
+  const FunnelCounts other = MustParse(RawState(1, {OneMoveUnit("ana", big)}));
+  const absl::Status s = x.Merge(other);
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  EXPECT_NE(s.message().find("moves"), std::string_view::npos) << s;
+  EXPECT_NE(s.message().find("'ana'"), std::string_view::npos) << s;
+  EXPECT_EQ(x, before);
+  // One less fits exactly: (2^62) + (2^62 - 1) = 2^63 - 1.
+  const FunnelCounts fits = MustParse(RawState(1, {OneMoveUnit("ana", big - 1)}));
+  ASSERT_TRUE(x.Merge(fits).ok());
+  EXPECT_EQ(x.moves(0, 0, 1), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(x.moves(0, 0, 2), 2);
+  EXPECT_EQ(x.moves(1, 0, 1), 5);
+  // The ignored count too.
+  FunnelCounts y = MustParse(RawState(1, {OneMoveUnit("ana", 1)}, std::numeric_limits<int64_t>::max()));
+  const FunnelCounts z = MustParse(RawState(1, {OneMoveUnit("bo", 1)}, 1));
+  const FunnelCounts y_before = y;
+  EXPECT_EQ(y.Merge(z).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(y, y_before);
+}
+
+TEST(FunnelOverflow, TheOrganisationsSumsAreCheckedEachUnitStillSolves) {
+  const int64_t big = std::numeric_limits<int64_t>::max() / 2 + 1;
+  const FunnelCounts x = MustParse(RawState(1, {OneMoveUnit("ana", big), OneMoveUnit("bo", big)}));
+  const absl::StatusOr<FunnelChain> org = SolveFunnel(x, -1);
+  EXPECT_EQ(org.status().code(), absl::StatusCode::kOutOfRange) << org.status();
+  EXPECT_NE(org.status().message().find("'S0'"), std::string_view::npos) << org.status();
+  for (int32_t u = 0; u < 2; ++u) {
+    // w = big / (big + 1): the row sum (2^62 + 1) is no int64 hazard in the solver.
+    const FunnelChain c = MustSolve(x, u);
+    EXPECT_NEAR(c.win_probability[0], 1.0, 1e-15);
+    EXPECT_NEAR(c.win_probability[0] + c.loss_probability[0], 1.0, 1e-16);
+  }
+}
+
+TEST(FunnelBytes, TheDefaultObjectRoundTripsAndNothingElseWithoutStages) {
+  const absl::StatusOr<FunnelCounts> back = FunnelCounts::Deserialize(FunnelCounts().Serialize());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, FunnelCounts());
+  const absl::StatusOr<FunnelChain> c = SolveFunnel(*back, -1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->win_probability.empty());
+  FunnelCounts merged;
+  EXPECT_TRUE(merged.Merge(*back).ok());
+  EXPECT_EQ(merged, FunnelCounts());
+  // Without stages, a unit kind or an ignored count is not what any object holds.
+  for (const auto& [kind, ignored] : {std::pair<std::string, int64_t>{"rep", 0}, {"", 3}}) {
+    StateWriter w;
+    w.U32(0);
+    w.U32(0);
+    w.String(kind);
+    w.U32(0);
+    w.I64(ignored);
+    const absl::StatusOr<FunnelCounts> odd = FunnelCounts::Deserialize(WrapState(kMagic, 1, w.bytes()));
+    EXPECT_EQ(odd.status().code(), absl::StatusCode::kDataLoss) << kind << " " << ignored;
+  }
+}
+
 }  // namespace
 }  // namespace salesperf
