@@ -200,7 +200,8 @@ class EventLog {
   Actor actor(int32_t action) const { return static_cast<Actor>(action_actor_[action]); }
   std::span<const uint8_t> action_actors() const { return action_actor_; }
 
-  friend bool operator==(const EventLog&, const EventLog&) = default;
+  // Every column and dictionary equal; a missing amount (NaN) equals a missing one.
+  friend bool operator==(const EventLog& a, const EventLog& b);
 
  private:
   friend class EventLogBuilder;

@@ -122,6 +122,38 @@ TEST(Ingest, NanAmountCanMeanMissingAndNegativeCanBeAllowed) {
   EXPECT_TRUE(std::isnan(out->log.amount()[2]));  // masked out: missing, not 9
 }
 
+// A fuzz finding: EventLog's == compared amounts with ==, so a log with a missing (NaN)
+// amount was not equal to itself or to the same input ingested again.
+TEST(Ingest, LogsWithTheSameMissingAmountsAreEqual) {
+  std::vector<int64_t> deal = {1, 1, 2};
+  std::vector<int64_t> time = {kJan2026, kJan2026 + 1, kJan2026 + 2};
+  std::vector<std::string> labels = {"reply"};
+  std::vector<int64_t> action = {0, 0, 0};
+  auto ingest = [&](std::vector<double> amount) {
+    EventColumns in;
+    in.deal = IdColumn::Integers(deal);
+    in.time = time;
+    in.action = IdColumn::Coded(action, labels);
+    in.amount = amount;
+    IngestOptions options;
+    options.nan_amount = NanAmount::kNull;
+    auto out = Ingest(in, SalesVocabulary(), options);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? out->log : EventLog();
+  };
+  const EventLog a = ingest({kNaN, 4, kNaN});
+  const EventLog copy = a;
+  EXPECT_TRUE(a == copy);
+  EXPECT_TRUE(a == ingest({kNaN, 4, kNaN}));
+  EXPECT_FALSE(a == ingest({kNaN, 5, kNaN}));  // an amount differs
+  EXPECT_FALSE(a == ingest({0, 4, kNaN}));     // missing is not 0
+  EXPECT_FALSE(a == ingest({kNaN, 4, 0}));
+  // Other columns still count: another action code order is another log.
+  labels = {"reply", "call"};
+  action = {0, 1, 0};
+  EXPECT_FALSE(a == ingest({kNaN, 4, kNaN}));
+}
+
 TEST(Ingest, StrictNamesRowColumnAndReason) {
   std::vector<int64_t> deal = {1, 1, 1};
   std::vector<int64_t> time = {kJan2026, kJan2026, kJan2026 + 1};

@@ -253,14 +253,15 @@ inline int Run(const uint8_t* data, size_t size) {
     if (!std::ranges::equal(a.contact_role(), b.contact_role())) diff += " contact_role";
     if (!std::ranges::equal(a.action_actors(), b.action_actors())) diff += " action-actors";
     if (!(a.vocabulary() == b.vocabulary())) diff += " vocabulary";
-    // Amounts: NaN (missing) equals NaN here. (EventLog's operator== compares the amount
-    // column with ==, so a log holding a missing amount is not equal to itself.)
+    // Amounts: NaN (missing) equals NaN, as in EventLog's operator==.
     const bool amounts_equal = std::ranges::equal(a.amount(), b.amount(), [](double x, double y) {
       return x == y || (std::isnan(x) && std::isnan(y));
     });
     if (!amounts_equal) diff += " amount";
     if (!(again->report == out->report)) diff += " report";
     SP_FUZZ_CHECK(diff.empty(), "threads change the result:" + diff + " (rows " + std::to_string(n) + ")");
+    SP_FUZZ_CHECK(a == b, "EventLog's operator== disagrees with the column-by-column comparison");
+    SP_FUZZ_CHECK(a == EventLog(a), "a log is not equal to its copy");
   }
   if (out->log.size() == 0) return 0;
   const EventLog& log = out->log;
