@@ -101,6 +101,12 @@ summary() {
     repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
     kind=$(grep -m1 -oE 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z_ -]+|runtime error: .*|fuzz invariant broken: .*' "$log" || true)
     printf '%-22s FAILED  %s; reproducer: %s; log: %s\n' "$t" "${kind:-exit $rc}" "${repro:-none}" "$log"
+    # On a CI machine the scratch directory is gone with the run: print the reproducer
+    # (base64, when under 64 KiB) so that it can be saved from the log as a regression
+    # input with `base64 -d > tests/fuzz/regressions/<target>/<name>`.
+    if [ -n "$repro" ] && [ -f "$repro" ] && [ "$(wc -c <"$repro")" -lt 65536 ]; then
+      printf '%-22s reproducer (base64): %s\n' "$t" "$(base64 -w0 "$repro")"
+    fi
   fi
 }
 
