@@ -61,35 +61,61 @@ def month_index(ns: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Inputs: written once per size by the parent, read by each tool's process.
 
-def make_inputs(events: int, path: str) -> dict[str, Any]:
+# Above this many events the company is generated in business units of at most this
+# size (one synthetic company each, seeds 5, 6, ...) and their logs put side by side:
+# generating 100M events at once holds the generator's frames and the log together
+# (about 22 GB, the whole of a 23 GB machine).
+UNIT_EVENTS = 10_000_000
+
+
+def make_inputs(events: int, path: str, unit_events: int = UNIT_EVENTS) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.feather as feather
 
     import salesperf
 
-    company = salesperf.synth.company(events=events, seed=5)
-    log = company.event_log()
-    deal = log.codes("deal")
-    action_names = log.dictionary("action")
-    stage_of = np.full(len(action_names), -1, np.int8)
-    for i, a in enumerate(action_names):
+    units = max(1, -(-events // unit_events))
+    actions: list[str] = []  # every unit's action codes mapped onto one list
+    reps: list[str] = []
+    tables = []
+    deals = 0
+    for k in range(units):
+        size = events // units + (1 if k < events % units else 0)
+        log = salesperf.synth.company(events=size, seed=5 + k).event_log()
+        names = log.dictionary("action")
+        for a in names:
+            if a not in actions:
+                actions.append(a)
+        to_global = np.array([actions.index(a) for a in names], dtype=np.int16)
+        rep_names = log.dictionary("rep")
+        # One unit's reps are its own people: prefixed, so that units never share a rep.
+        reps.extend(rep_names if units == 1 else [f"u{k}/{r}" for r in rep_names])
+        rep = log.codes("rep")
+        rep_offset = len(reps) - len(rep_names)
+        tables.append(pa.table({
+            "deal": pa.array((log.codes("deal") + deals).astype(np.int32)),
+            "time": pa.array(log.time_ns),
+            "action": pa.array(to_global[log.codes("action")]),
+            "rep": pa.array(np.where(rep >= 0, rep + rep_offset, rep).astype(np.int16)),
+        }))
+        deals += log.num_deals
+        del log
+    table = pa.concat_tables(tables).combine_chunks()
+    del tables
+    table = table.add_column(1, "seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    if len(reps) >= 2**15 or deals >= 2**31:
+        raise ValueError(f"{len(reps)} reps or {deals} deals do not fit the int16/int32 codes")
+    stage_of = np.full(len(actions), -1, np.int8)
+    for i, a in enumerate(actions):
         if a in LADDER:
             stage_of[i] = LADDER.index(a)
         elif a == "sign":
             stage_of[i] = WON
         elif a == "decline":
             stage_of[i] = LOST
-    rep = log.codes("rep")
-    table = pa.table({
-        "deal": pa.array(deal.astype(np.int32)),
-        "seq": pa.array(np.arange(len(log), dtype=np.int64)),
-        "time": pa.array(log.time_ns),
-        "action": pa.array(log.codes("action").astype(np.int16)),
-        "rep": pa.array(rep.astype(np.int16)),
-    })
     feather.write_feather(table, path, compression="uncompressed")
-    return {"events": len(log), "deals": log.num_deals, "stage_of": stage_of.tolist(),
-            "reps": log.dictionary("rep"), "input_bytes": table.nbytes}
+    return {"events": table.num_rows, "deals": deals, "units": units, "stage_of": stage_of.tolist(),
+            "reps": reps, "input_bytes": table.nbytes}
 
 
 def load(path: str) -> pd.DataFrame:
@@ -459,6 +485,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, action="append", help="events per company (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--unit-events", type=int, default=UNIT_EVENTS,
+                        help="generate larger companies as business units of at most this many events")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--queries", default=",".join(QUERIES))
     parser.add_argument("--threads", default="1,0", help="thread settings (0: every core)")
@@ -481,11 +509,11 @@ def main() -> None:
     for events in args.events or [1_000_000]:
         with tempfile.TemporaryDirectory(prefix="salesperf-compare-") as work:
             path, meta_path = os.path.join(work, "events.arrow"), os.path.join(work, "meta.json")
-            meta = make_inputs(events, path)
+            meta = make_inputs(events, path, args.unit_events)
             with open(meta_path, "w") as f:
                 json.dump(meta, f)
-            print(f"{meta['events']:,} events, {meta['deals']:,} deals, input columns "
-                  f"{meta['input_bytes'] / 2**20:,.0f} MiB", flush=True)
+            print(f"{meta['events']:,} events, {meta['deals']:,} deals ({meta['units']} business units), "
+                  f"input columns {meta['input_bytes'] / 2**20:,.0f} MiB", flush=True)
             for threads in (int(t) for t in args.threads.split(",")):
                 for tool in tools:
                     env = dict(os.environ)
@@ -497,8 +525,14 @@ def main() -> None:
                            "--workdir", work, "--threads", str(threads), "--repeat", str(args.repeat),
                            "--queries", args.queries]
                     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-                    if out.returncode != 0:
+                    if out.returncode != 0 and not out_of_memory(out):
                         sys.exit(f"{tool} ({threads} threads) failed:\n{out.stderr[-4000:]}")
+                    if out.returncode != 0:  # a row that says so, and the other tools go on
+                        r = {"tool": tool, "threads": threads, "seconds": {}, "equal": {},
+                             "peak_extra_bytes": 0, "failed": "out of memory"}
+                        print(f"  {tool:<10} threads={threads or os.cpu_count()}: out of memory", flush=True)
+                        rows.append(dict(r, events=meta["events"], input_bytes=meta["input_bytes"]))
+                        continue
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     r.update(events=meta["events"], input_bytes=meta["input_bytes"])
                     rows.append(r)
@@ -512,6 +546,12 @@ def main() -> None:
     print(table(rows))
     if args.write_docs:
         write_docs(table(rows), rows)
+
+
+def out_of_memory(done: subprocess.CompletedProcess[str]) -> bool:
+    """A tool process killed for memory (SIGKILL from the kernel's OOM killer) or
+    stopped by a MemoryError."""
+    return done.returncode in (-9, 137) or "MemoryError" in done.stderr or "std::bad_alloc" in done.stderr
 
 
 BEGIN, END = "<!-- compare.py: begin -->", "<!-- compare.py: end -->"
@@ -544,6 +584,10 @@ def table(rows: list[dict[str, Any]]) -> str:
              "| ---: | ---: | --- | " + " | ".join("---:" for _ in QUERIES) + " | ---: |"]
     ref = {(r["events"], r["threads"]): r for r in rows if r["tool"] == "salesperf"}
     for r in rows:
+        if r.get("failed"):
+            lines.append(f"| {r['events']:,} | {r['threads'] or os.cpu_count()} | {r['tool']} | "
+                         + " | ".join(r["failed"] for _ in QUERIES) + " | |")
+            continue
         base = ref[(r["events"], r["threads"])]
         cells = []
         for q in QUERIES:
