@@ -3,20 +3,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl_compat.h"
 #include "salesperf/indicators.h"
 #include "salesperf/stats.h"
 
 namespace salesperf {
 namespace {
+
+using internal::Sv;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kNanosPerDay = 86'400e9;
@@ -87,6 +92,27 @@ std::vector<Spec> Specs(const Indicators& ind) {
   return specs;
 }
 
+// acc += v unless that overflows: true when it does. The accumulator may come from
+// Deserialize, whose counters may be anywhere up to INT64_MAX (dollar sums anywhere in
+// the Int128 range), so every sum over fields or cells is checked.
+template <typename T>
+bool AddOverflows(T& acc, T v) {
+  return __builtin_add_overflow(acc, v, &acc);
+}
+
+// OutOfRange for a sum of `what` that does not fit its type (MakeTable adds the unit
+// and period in front).
+absl::Status SumOverflow(std::string_view what) {
+  return absl::OutOfRangeError(absl::StrCat("the sum of ", Sv(what), " overflows"));
+}
+
+// a + b, or OutOfRange naming `what`.
+absl::StatusOr<int64_t> CheckedSum(int64_t a, int64_t b, std::string_view what) {
+  int64_t out = a;
+  if (AddOverflows(out, b)) return SumOverflow(what);
+  return out;
+}
+
 bool HasWilson(Kind k) {
   return k == Kind::kAnswered || k == Kind::kConversion || k == Kind::kWinFrom ||
          k == Kind::kWinRate;
@@ -130,28 +156,63 @@ struct Sums {
     std::fill(dollars.begin(), dollars.end(), Int128{0});
     for (auto& b : bins) b.clear();
   }
-  // Adds cell c's counters and sums (not its bins).
-  void AddCounters(const Indicators& ind, int64_t c) {
+  // Adds cell c's counters and sums (not its bins). OutOfRange, naming the field (as
+  // its indicator is named), when a sum overflows ("all" adds up a unit's periods).
+  absl::Status AddCounters(const Indicators& ind, int64_t c) {
+    static constexpr const char* kAction[] = {"occurrences", "deals", "answered"};
+    static constexpr const char* kStage[] = {"entries", "deals_entered", "valued_entered"};
+    static constexpr const char* kCohort[] = {"advanced", "failed", "pending", "won_in_window", "won_failed",
+                                              "won_pending"};
+    static constexpr const char* kCell[] = {"created", "created_valued", "progressed", "regressed",
+                                            "reopened", "won", "won_valued", "lost", "lost_valued",
+                                            "excluded_open", "stalled", "stalled_valued"};
+    static constexpr const char* kDollar[] = {"created_dollars", "won_dollars", "lost_dollars",
+                                              "stalled_dollars"};
+    static_assert(std::size(kAction) == kActionFields && std::size(kStage) == kStageFields &&
+                  std::size(kCohort) == kCohortFields && std::size(kCell) == kCellFields &&
+                  std::size(kDollar) == kDollarCellFields);
+    auto overflow = [](std::string_view kind, std::string_view field, const std::string& arg) {
+      return absl::OutOfRangeError(absl::StrCat("summing the periods would overflow the ", Sv(kind), " of ",
+                                                Sv(field), arg.empty() ? "" : ":", arg));
+    };
     for (int32_t a = 0; a < num_actions; ++a) {
       for (int f = 0; f < kActionFields; ++f) {
-        action[static_cast<size_t>(kActionFields * a + f)] += ind.action(c, a, static_cast<ActionField>(f));
+        if (AddOverflows(action[static_cast<size_t>(kActionFields * a + f)],
+                         ind.action(c, a, static_cast<ActionField>(f)))) {
+          return overflow("count", kAction[f], ind.action_names()[static_cast<size_t>(a)]);
+        }
       }
     }
     for (int32_t s = 0; s < num_stages; ++s) {
       for (int f = 0; f < kStageFields; ++f) {
-        stage[static_cast<size_t>(kStageFields * s + f)] += ind.stage(c, s, static_cast<StageField>(f));
+        if (AddOverflows(stage[static_cast<size_t>(kStageFields * s + f)],
+                         ind.stage(c, s, static_cast<StageField>(f)))) {
+          return overflow("count", kStage[f], ind.stage_names()[static_cast<size_t>(s)]);
+        }
       }
-      dollars_entered[static_cast<size_t>(s)] += ind.dollars_entered_fixed(c, s);
+      if (AddOverflows(dollars_entered[static_cast<size_t>(s)], ind.dollars_entered_fixed(c, s))) {
+        return overflow("dollar sum", "dollars_entered", ind.stage_names()[static_cast<size_t>(s)]);
+      }
     }
     for (int32_t k = 0; k < num_open; ++k) {
       for (int f = 0; f < kCohortFields; ++f) {
-        cohort[static_cast<size_t>(kCohortFields * k + f)] += ind.cohort(c, k, static_cast<CohortField>(f));
+        if (AddOverflows(cohort[static_cast<size_t>(kCohortFields * k + f)],
+                         ind.cohort(c, k, static_cast<CohortField>(f)))) {
+          return overflow("count", kCohort[f], ind.stage_names()[static_cast<size_t>(k)]);
+        }
       }
     }
-    for (int f = 0; f < kCellFields; ++f) cell[static_cast<size_t>(f)] += ind.cell(c, static_cast<CellField>(f));
-    for (int f = 0; f < kDollarCellFields; ++f) {
-      dollars[static_cast<size_t>(f)] += ind.dollars_fixed(c, static_cast<DollarField>(f));
+    for (int f = 0; f < kCellFields; ++f) {
+      if (AddOverflows(cell[static_cast<size_t>(f)], ind.cell(c, static_cast<CellField>(f)))) {
+        return overflow("count", kCell[f], "");
+      }
     }
+    for (int f = 0; f < kDollarCellFields; ++f) {
+      if (AddOverflows(dollars[static_cast<size_t>(f)], ind.dollars_fixed(c, static_cast<DollarField>(f)))) {
+        return overflow("dollar sum", kDollar[f], "");
+      }
+    }
+    return absl::OkStatus();
   }
   int64_t A(int32_t a, ActionField f) const { return action[static_cast<size_t>(kActionFields * a + f)]; }
   int64_t S(int32_t s, StageField f) const { return stage[static_cast<size_t>(kStageFields * s + f)]; }
@@ -183,8 +244,14 @@ absl::Status LoadBins(const std::vector<DurationBin>& all, size_t first, size_t 
     size_t out = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       if (out > 0 && v[out - 1].bucket == v[i].bucket) {
-        v[out - 1].observed += v[i].observed;
-        v[out - 1].censored += v[i].censored;
+        const bool observed = AddOverflows(v[out - 1].observed, v[i].observed);
+        if (observed || AddOverflows(v[out - 1].censored, v[i].censored)) {
+          const auto series = static_cast<int32_t>(&v - sums.bins.data()) - 1;
+          return absl::OutOfRangeError(absl::StrCat(
+              "summing the periods would overflow the count of ", observed ? "observed" : "censored",
+              " durations of ", series < 0 ? "cycle time" : absl::StrCat("open stage ", series), " (bucket ",
+              v[i].bucket, ")"));
+        }
       } else {
         v[out++] = v[i];
       }
@@ -231,7 +298,9 @@ absl::StatusOr<Durations> Summarise(const std::vector<Bin>& bins, int64_t resolu
     times.push_back(b.bucket);
     observed.push_back(b.observed);
     censored.push_back(b.censored);
-    out.visits += b.observed + b.censored;
+    if (AddOverflows(out.visits, b.observed) || AddOverflows(out.visits, b.censored)) {
+      return SumOverflow("duration visits (observed + censored)");
+    }
   }
   absl::StatusOr<SurvivalCurve> km = KaplanMeierCounts(times, observed, censored);
   if (!km.ok()) return km.status();
@@ -290,12 +359,20 @@ absl::Status Evaluate(const std::vector<Spec>& specs, const Sums& s, int64_t ope
   int64_t buyer = 0, seller = 0;
   for (int32_t a = 0; a < s.num_actions; ++a) {
     const auto actor = static_cast<Actor>(actors[static_cast<size_t>(a)]);
-    if (actor == Actor::kBuyer) buyer += s.A(a, kOccurrences);
-    if (actor == Actor::kSeller) seller += s.A(a, kOccurrences);
+    if (actor == Actor::kBuyer && AddOverflows(buyer, s.A(a, kOccurrences))) return SumOverflow("buyer_actions");
+    if (actor == Actor::kSeller && AddOverflows(seller, s.A(a, kOccurrences))) {
+      return SumOverflow("seller_activities");
+    }
   }
   const int64_t won = s.C(kWon), lost = s.C(kLost);
-  absl::StatusOr<Figure> win_rate = WilsonFigure(won, won + lost, confidence);
+  absl::StatusOr<int64_t> decided = CheckedSum(won, lost, "won + lost (win_rate)");
+  if (!decided.ok()) return decided.status();
+  absl::StatusOr<Figure> win_rate = WilsonFigure(won, *decided, confidence);
   if (!win_rate.ok()) return win_rate.status();
+  absl::StatusOr<int64_t> valued = CheckedSum(s.C(kWonValued), s.C(kLostValued), "won_valued + lost_valued");
+  if (!valued.ok()) return valued.status();
+  Int128 won_and_lost_dollars = s.D(kWonDollars);
+  if (AddOverflows(won_and_lost_dollars, s.D(kLostDollars))) return SumOverflow("won_dollars + lost_dollars");
   const Figure avg_won = Ratio(FixedToDollars(s.D(kWonDollars)), static_cast<double>(s.C(kWonValued)),
                                s.C(kWonValued));
   const Durations& cycle = durations[0];
@@ -323,19 +400,24 @@ absl::Status Evaluate(const std::vector<Spec>& specs, const Sums& s, int64_t ope
       case Kind::kDollarsEntered:
         f = Money(s.dollars_entered[static_cast<size_t>(arg)], s.S(arg, kValuedEntered));
         break;
-      case Kind::kConversion:
-        w = WilsonFigure(s.K(arg, kAdvanced), s.K(arg, kAdvanced) + s.K(arg, kFailed), confidence);
+      case Kind::kConversion: {
+        absl::StatusOr<int64_t> n = CheckedSum(s.K(arg, kAdvanced), s.K(arg, kFailed), specs[i].name);
+        if (!n.ok()) return n.status();
+        w = WilsonFigure(s.K(arg, kAdvanced), *n, confidence);
         if (!w.ok()) return w.status();
         f = *w;
         f.immature = s.K(arg, kPending) > 0;
         break;
-      case Kind::kWinFrom:
-        w = WilsonFigure(s.K(arg, kWonInWindow), s.K(arg, kWonInWindow) + s.K(arg, kWonFailed),
-                         confidence);
+      }
+      case Kind::kWinFrom: {
+        absl::StatusOr<int64_t> n = CheckedSum(s.K(arg, kWonInWindow), s.K(arg, kWonFailed), specs[i].name);
+        if (!n.ok()) return n.status();
+        w = WilsonFigure(s.K(arg, kWonInWindow), *n, confidence);
         if (!w.ok()) return w.status();
         f = *w;
         f.immature = s.K(arg, kWonPending) > 0;
         break;
+      }
       case Kind::kPending: f = Count(s.K(arg, kPending)); break;
       case Kind::kTimeInStageMedian:
       case Kind::kTimeInStageP90: {
@@ -362,9 +444,7 @@ absl::Status Evaluate(const std::vector<Spec>& specs, const Sums& s, int64_t ope
       case Kind::kWinRate: f = *win_rate; break;
       case Kind::kWinRateValue:
         // On the fixed-point sums: the scale cancels, so only the division rounds.
-        f = Ratio(static_cast<double>(s.D(kWonDollars)),
-                  static_cast<double>(s.D(kWonDollars) + s.D(kLostDollars)),
-                  s.C(kWonValued) + s.C(kLostValued));
+        f = Ratio(static_cast<double>(s.D(kWonDollars)), static_cast<double>(won_and_lost_dollars), *valued);
         break;
       case Kind::kCycleTimeMedian: f.value = cycle.median; f.n = cycle.visits; break;
       case Kind::kCycleTimeP90: f.value = cycle.p90; f.n = cycle.visits; break;
@@ -489,7 +569,7 @@ absl::StatusOr<IndicatorTable> MakeTable(const Indicators& ind, const TableOptio
       sums.Clear();
       const int64_t open_start = open_end;
       if (c < end && ind.cell_period(c) == p) {
-        sums.AddCounters(ind, c);
+        if (auto s = sums.AddCounters(ind, c); !s.ok()) return context(s, u, ind.calendar().Label(p));
         if (auto s = LoadBins(bins, bin_begin[static_cast<size_t>(c)],
                               bin_begin[static_cast<size_t>(c) + 1], false, sums);
             !s.ok()) {
@@ -497,8 +577,13 @@ absl::StatusOr<IndicatorTable> MakeTable(const Indicators& ind, const TableOptio
         }
         ++c;
       }
-      open_end = open_start + sums.C(kCreated) + sums.C(kReopened) - sums.C(kWon) - sums.C(kLost) -
-                 sums.C(kExcludedOpen);
+      // In 128 bits (six terms below 2^63 each cannot overflow it), then checked.
+      const Int128 next = static_cast<Int128>(open_start) + sums.C(kCreated) + sums.C(kReopened) -
+                          sums.C(kWon) - sums.C(kLost) - sums.C(kExcludedOpen);
+      if (next > std::numeric_limits<int64_t>::max() || next < std::numeric_limits<int64_t>::min()) {
+        return context(absl::OutOfRangeError("the open deals (open_end) overflow"), u, ind.calendar().Label(p));
+      }
+      open_end = static_cast<int64_t>(next);
       if (auto s = Evaluate(specs, sums, open_start, open_end, ind.duration_resolution(),
                             options.confidence, ind.action_actors(), figures);
           !s.ok()) {
@@ -513,7 +598,9 @@ absl::StatusOr<IndicatorTable> MakeTable(const Indicators& ind, const TableOptio
     }
     if (!options.include_all_periods) continue;
     sums.Clear();
-    for (int64_t k = begin; k < end; ++k) sums.AddCounters(ind, k);
+    for (int64_t k = begin; k < end; ++k) {
+      if (auto s = sums.AddCounters(ind, k); !s.ok()) return context(s, u, "all");
+    }
     if (auto s = LoadBins(bins, bin_begin[static_cast<size_t>(begin)],
                           bin_begin[static_cast<size_t>(end)], true, sums);
         !s.ok()) {

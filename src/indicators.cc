@@ -81,6 +81,62 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return out;
 }
 
+// acc += v unless that overflows: true when it does (acc then holds the wrapped value,
+// so callers discard it). Merge, RollUp and their helpers add up deserialized figures,
+// which may be anywhere in their type's range.
+template <typename T>
+bool AddOverflows(T& acc, T v) {
+  return __builtin_add_overflow(acc, v, &acc);
+}
+
+// The name of field `f` of a cell's block of counters (as MakeTable names its indicators).
+std::string CounterName(const Indicators& x, size_t f) {
+  static constexpr const char* kAction[] = {"occurrences", "deals", "answered"};
+  static constexpr const char* kStage[] = {"entries", "deals_entered", "valued_entered"};
+  static constexpr const char* kCohort[] = {"advanced", "failed", "pending", "won_in_window", "won_failed",
+                                            "won_pending"};
+  static constexpr const char* kCell[] = {"created", "created_valued", "progressed", "regressed",
+                                          "reopened", "won",  "won_valued", "lost", "lost_valued",
+                                          "excluded_open", "stalled", "stalled_valued"};
+  static_assert(std::size(kAction) == kActionFields && std::size(kStage) == kStageFields &&
+                std::size(kCohort) == kCohortFields && std::size(kCell) == kCellFields);
+  const size_t actions = kActionFields * x.action_names().size();
+  const size_t stages = kStageFields * x.stage_names().size();
+  const size_t cohorts = kCohortFields * static_cast<size_t>(x.num_open());
+  if (f < actions) return absl::StrCat(kAction[f % kActionFields], ":", x.action_names()[f / kActionFields]);
+  f -= actions;
+  if (f < stages) return absl::StrCat(kStage[f % kStageFields], ":", x.stage_names()[f / kStageFields]);
+  f -= stages;
+  if (f < cohorts) return absl::StrCat(kCohort[f % kCohortFields], ":", x.stage_names()[f / kCohortFields]);
+  f -= cohorts;
+  return f < std::size(kCell) ? std::string(kCell[f]) : absl::StrCat("field ", f);
+}
+
+// The name of field `f` of a cell's block of dollar sums.
+std::string DollarName(const Indicators& x, size_t f) {
+  static constexpr const char* kDollar[] = {"created_dollars", "won_dollars", "lost_dollars", "stalled_dollars"};
+  static_assert(std::size(kDollar) == kDollarCellFields);
+  if (f < x.stage_names().size()) return absl::StrCat("dollars_entered:", x.stage_names()[f]);
+  f -= x.stage_names().size();
+  return f < std::size(kDollar) ? std::string(kDollar[f]) : absl::StrCat("dollar field ", f);
+}
+
+// The name of a duration bin's count.
+std::string BinName(const Indicators& x, const DurationBin& b, bool observed) {
+  const std::string series = b.stage < 0 ? std::string("cycle_time")
+                             : static_cast<size_t>(b.stage) < x.stage_names().size()
+                                 ? absl::StrCat("time_in_stage:", x.stage_names()[static_cast<size_t>(b.stage)])
+                                 : absl::StrCat("stage ", b.stage);
+  return absl::StrCat(observed ? "observed" : "censored", " durations of ", series, " (bucket ", b.bucket, ")");
+}
+
+// OutOfRange: "<verb> would overflow the <what> for <noun> '<unit>' (period <label>)".
+absl::Status OverflowError(std::string_view verb, std::string_view what, std::string_view noun,
+                           std::string_view unit, const Calendar& calendar, int64_t period) {
+  return absl::OutOfRangeError(absl::StrCat(Sv(verb), " would overflow the ", Sv(what), " for ", Sv(noun), " '",
+                                            Sv(unit), "' (period ", calendar.Label(period), ")"));
+}
+
 
 // Units from an owner code per deal (-1 = none) over a dictionary of labels: the
 // labels of owners that own a deal, in code order, then kNoUnitName when needed.
@@ -407,14 +463,19 @@ class IndicatorsBuilder {
   static absl::Status TallyDeals(Indicators& part, const EventLog& log, const Timelines& timelines,
                                  const Units& units, int32_t first_deal, int32_t last_deal);
   // Sorts and prunes to the canonical state; `cell_map`, when given, receives the new
-  // index of each old cell (-1 when dropped).
-  static void Canonicalize(Indicators& x, std::vector<int32_t>* cell_map = nullptr);
-  static void RemapBins(Indicators& x, const std::vector<int32_t>& new_cell);
+  // index of each old cell (-1 when dropped). Cells (and bins) with equal keys are
+  // summed: OutOfRange when a sum overflows, worded "<verb> would overflow ... for
+  // <noun> '<name>'", and `x` is then left half-done (callers discard it).
+  static absl::Status Canonicalize(Indicators& x, std::vector<int32_t>* cell_map = nullptr,
+                                   std::string_view verb = "tallying", std::string_view noun = "unit");
+  static absl::Status RemapBins(Indicators& x, const std::vector<int32_t>& new_cell, std::string_view verb,
+                                std::string_view noun);
   static absl::Status Merge(Indicators& into, const Indicators& other);
   static Indicators Relayout(const Indicators& x, const std::vector<std::string>& units,
                              const std::vector<std::string>& actions,
                              const std::vector<uint8_t>& actors);
-  static Indicators MergeSameLists(const Indicators& a, const Indicators& b);
+  // OutOfRange, naming the field, unit and period, when a sum overflows.
+  static absl::StatusOr<Indicators> MergeSameLists(const Indicators& a, const Indicators& b);
   static absl::StatusOr<Indicators> RollUp(const Indicators& x, std::span<const int32_t> parent,
                                            std::vector<std::string> names, std::string kind);
   static std::string Serialize(const Indicators& x);
@@ -955,14 +1016,15 @@ absl::Status IndicatorsBuilder::TallyDeals(Indicators& part, const EventLog& log
   part.dollars_ = std::move(tally.dollars);
   part.bins_.clear();
   std::vector<int32_t> cell_map;
-  Canonicalize(part, &cell_map);
+  SALESPERF_RETURN_IF_ERROR(Canonicalize(part, &cell_map));  // cells are distinct: sums nothing
   part.bins_ = tally.TakeBins(cell_map, part.cell_unit_.size());
   return absl::OkStatus();
 }
 
 // ---- Canonical state ---------------------------------------------------------------
 
-void IndicatorsBuilder::Canonicalize(Indicators& x, std::vector<int32_t>* cell_map) {
+absl::Status IndicatorsBuilder::Canonicalize(Indicators& x, std::vector<int32_t>* cell_map, std::string_view verb,
+                                             std::string_view noun) {
   const int32_t A = x.num_actions();
   const int B = x.block_size();
   const int DB = x.dollar_block_size();
@@ -1043,7 +1105,8 @@ void IndicatorsBuilder::Canonicalize(Indicators& x, std::vector<int32_t>* cell_m
   dollars.reserve(order.size() * static_cast<size_t>(DB));
   for (size_t i = 0; i < order.size(); ++i) {
     const size_t c = order[i];
-    if (i == 0 || key(c) != key(order[i - 1])) {
+    const bool first = i == 0 || key(c) != key(order[i - 1]);
+    if (first) {
       cell_unit.push_back(key(c).first);
       cell_period.push_back(x.cell_period_[c]);
       counters.resize(counters.size() + static_cast<size_t>(B2), 0);
@@ -1053,15 +1116,42 @@ void IndicatorsBuilder::Canonicalize(Indicators& x, std::vector<int32_t>* cell_m
     new_cell[c] = static_cast<int32_t>(n);
     const int64_t* from = &x.counters_[c * static_cast<size_t>(B)];
     int64_t* to = &counters[n * static_cast<size_t>(B2)];
+    const Int128* dfrom = &x.dollars_[c * static_cast<size_t>(DB)];
+    Int128* dto = &dollars[n * static_cast<size_t>(DB)];
+    if (first) {  // a copy (the only case in Update: its cells are distinct)
+      for (int32_t a = 0; a < A; ++a) {
+        const int32_t na = new_action[static_cast<size_t>(a)];
+        if (na < 0) continue;
+        for (int f = 0; f < kActionFields; ++f) to[kActionFields * na + f] = from[kActionFields * a + f];
+      }
+      std::copy(from + kActionFields * A, from + B, to + kActionFields * A2);
+      std::copy(dfrom, dfrom + DB, dto);
+      continue;
+    }
+    // Another cell of the same (unit, period) (RollUp): checked sums.
+    auto overflow = [&](const std::string& what) {
+      return OverflowError(verb, what, noun, x.unit_names_[static_cast<size_t>(x.cell_unit_[c])], x.calendar_,
+                           x.cell_period_[c]);
+    };
     for (int32_t a = 0; a < A; ++a) {
       const int32_t na = new_action[static_cast<size_t>(a)];
       if (na < 0) continue;
-      for (int f = 0; f < kActionFields; ++f) to[kActionFields * na + f] += from[kActionFields * a + f];
+      for (int f = 0; f < kActionFields; ++f) {
+        if (AddOverflows(to[kActionFields * na + f], from[kActionFields * a + f])) {
+          return overflow(absl::StrCat("count of ", CounterName(x, static_cast<size_t>(kActionFields * a + f))));
+        }
+      }
     }
-    for (int f = 0; f < tail; ++f) to[kActionFields * A2 + f] += from[kActionFields * A + f];
-    const Int128* dfrom = &x.dollars_[c * static_cast<size_t>(DB)];
-    Int128* dto = &dollars[n * static_cast<size_t>(DB)];
-    for (int f = 0; f < DB; ++f) dto[f] += dfrom[f];
+    for (int f = 0; f < tail; ++f) {
+      if (AddOverflows(to[kActionFields * A2 + f], from[kActionFields * A + f])) {
+        return overflow(absl::StrCat("count of ", CounterName(x, static_cast<size_t>(kActionFields * A + f))));
+      }
+    }
+    for (int f = 0; f < DB; ++f) {
+      if (AddOverflows(dto[f], dfrom[f])) {
+        return overflow(absl::StrCat("dollar sum of ", DollarName(x, static_cast<size_t>(f))));
+      }
+    }
   }
 
   std::vector<std::string> unit_names, action_names;
@@ -1079,15 +1169,17 @@ void IndicatorsBuilder::Canonicalize(Indicators& x, std::vector<int32_t>* cell_m
   x.cell_period_ = std::move(cell_period);
   x.counters_ = std::move(counters);
   x.dollars_ = std::move(dollars);
-  RemapBins(x, new_cell);
+  SALESPERF_RETURN_IF_ERROR(RemapBins(x, new_cell, verb, noun));
   if (cell_map != nullptr) *cell_map = std::move(new_cell);
+  return absl::OkStatus();
 }
 
 // Bins onto new cells (new_cell[old], -1 = dropped): grouped by new cell keeping their
 // order (a counting sort), each group sorted unless it already is, equal keys summed,
 // empty ones dropped.
-void IndicatorsBuilder::RemapBins(Indicators& x, const std::vector<int32_t>& new_cell) {
-  if (x.bins_.empty()) return;
+absl::Status IndicatorsBuilder::RemapBins(Indicators& x, const std::vector<int32_t>& new_cell,
+                                          std::string_view verb, std::string_view noun) {
+  if (x.bins_.empty()) return absl::OkStatus();
   const size_t nc = new_cell.size();
   const size_t nc2 = x.cell_unit_.size();
   std::vector<size_t> start(nc2 + 1, 0);
@@ -1118,14 +1210,21 @@ void IndicatorsBuilder::RemapBins(Indicators& x, const std::vector<int32_t>& new
   size_t w = 0;
   for (size_t i = 0; i < bins.size(); ++i) {
     if (w > 0 && !BinLess(bins[w - 1], bins[i])) {
-      bins[w - 1].observed += bins[i].observed;
-      bins[w - 1].censored += bins[i].censored;
+      DurationBin& to = bins[w - 1];
+      const bool observed = AddOverflows(to.observed, bins[i].observed);
+      if (observed || AddOverflows(to.censored, bins[i].censored)) {
+        const auto cell = static_cast<size_t>(to.cell);
+        return OverflowError(verb, absl::StrCat("count of ", BinName(x, to, observed)), noun,
+                             x.unit_names_[static_cast<size_t>(x.cell_unit_[cell])], x.calendar_,
+                             x.cell_period_[cell]);
+      }
     } else {
       bins[w++] = bins[i];
     }
   }
   bins.resize(w);
   x.bins_ = std::move(bins);
+  return absl::OkStatus();
 }
 
 // ---- Merge -------------------------------------------------------------------------
@@ -1177,7 +1276,7 @@ Indicators IndicatorsBuilder::Relayout(const Indicators& x, const std::vector<st
 }
 
 // Both canonical with the same unit and action lists: a merge of sorted cells and bins.
-Indicators IndicatorsBuilder::MergeSameLists(const Indicators& a, const Indicators& b) {
+absl::StatusOr<Indicators> IndicatorsBuilder::MergeSameLists(const Indicators& a, const Indicators& b) {
   Indicators out = EmptyLike(a);
   out.unit_kind_ = a.unit_kind_.empty() ? b.unit_kind_ : a.unit_kind_;
   out.unit_names_ = a.unit_names_;
@@ -1208,12 +1307,20 @@ Indicators IndicatorsBuilder::MergeSameLists(const Indicators& a, const Indicato
                                                   std::pair(a.cell_unit_[i], a.cell_period_[i]));
     if (take_a && take_b) {
       const int32_t n = append(a, i);
+      auto overflow = [&](const std::string& what) {
+        return OverflowError("merging", what, "unit", out.unit_names_[static_cast<size_t>(a.cell_unit_[i])],
+                             out.calendar_, a.cell_period_[i]);
+      };
       int64_t* to = &out.counters_[static_cast<size_t>(n) * B];
       const int64_t* from = &b.counters_[j * B];
-      for (size_t f = 0; f < B; ++f) to[f] += from[f];
+      for (size_t f = 0; f < B; ++f) {
+        if (AddOverflows(to[f], from[f])) return overflow(absl::StrCat("count of ", CounterName(out, f)));
+      }
       Int128* dto = &out.dollars_[static_cast<size_t>(n) * DB];
       const Int128* dfrom = &b.dollars_[j * DB];
-      for (size_t f = 0; f < DB; ++f) dto[f] += dfrom[f];
+      for (size_t f = 0; f < DB; ++f) {
+        if (AddOverflows(dto[f], dfrom[f])) return overflow(absl::StrCat("dollar sum of ", DollarName(out, f)));
+      }
       map_a[i++] = n;
       map_b[j++] = n;
     } else if (take_a) {
@@ -1244,8 +1351,13 @@ Indicators IndicatorsBuilder::MergeSameLists(const Indicators& a, const Indicato
       out.bins_.push_back(y);
       ++q;
     } else {
-      x.observed += y.observed;
-      x.censored += y.censored;
+      const bool observed = AddOverflows(x.observed, y.observed);
+      if (observed || AddOverflows(x.censored, y.censored)) {
+        const auto cell = static_cast<size_t>(x.cell);
+        return OverflowError("merging", absl::StrCat("count of ", BinName(out, x, observed)), "unit",
+                             out.unit_names_[static_cast<size_t>(out.cell_unit_[cell])], out.calendar_,
+                             out.cell_period_[cell]);
+      }
       out.bins_.push_back(x);
       ++p;
       ++q;
@@ -1278,16 +1390,22 @@ absl::Status IndicatorsBuilder::Merge(Indicators& into, const Indicators& other)
       ++j;
     }
   }
-  if (into.unit_kind_.empty()) into.unit_kind_ = other.unit_kind_;
-  if (other.cell_unit_.empty()) return absl::OkStatus();
+  // From here on `into` changes only on success: a sum that overflows is OutOfRange
+  // (MergeSameLists) and leaves it as it was.
+  std::string kind = into.unit_kind_.empty() ? other.unit_kind_ : into.unit_kind_;
+  if (other.cell_unit_.empty()) {
+    into.unit_kind_ = std::move(kind);
+    return absl::OkStatus();
+  }
   if (into.cell_unit_.empty()) {
-    std::string kind = std::move(into.unit_kind_);
     into = other;
     into.unit_kind_ = std::move(kind);
     return absl::OkStatus();
   }
   if (into.unit_names_ == other.unit_names_ && into.action_names_ == other.action_names_) {
-    into = MergeSameLists(into, other);
+    absl::StatusOr<Indicators> merged = MergeSameLists(into, other);
+    if (!merged.ok()) return merged.status();
+    into = *std::move(merged);
     return absl::OkStatus();
   }
   // Union lists (sorted), both sides laid out on them, then the sorted merge.
@@ -1310,9 +1428,11 @@ absl::Status IndicatorsBuilder::Merge(Indicators& into, const Indicators& other)
       ++j;
     }
   }
-  const std::string kind = into.unit_kind_;
-  into = MergeSameLists(Relayout(into, units, actions, actors), Relayout(other, units, actions, actors));
-  into.unit_kind_ = kind;
+  absl::StatusOr<Indicators> merged =
+      MergeSameLists(Relayout(into, units, actions, actors), Relayout(other, units, actions, actors));
+  if (!merged.ok()) return merged.status();
+  into = *std::move(merged);
+  into.unit_kind_ = std::move(kind);
   return absl::OkStatus();
 }
 
@@ -1345,7 +1465,9 @@ absl::StatusOr<Indicators> IndicatorsBuilder::RollUp(const Indicators& x, std::s
   out.unit_kind_ = std::move(kind);
   out.unit_names_ = std::move(names);
   for (int32_t& u : out.cell_unit_) u = parent[static_cast<size_t>(u)];
-  Canonicalize(out);
+  // The cells of a group's units in one period are summed: OutOfRange naming the group
+  // when a sum overflows.
+  SALESPERF_RETURN_IF_ERROR(Canonicalize(out, nullptr, "rolling up", "group"));
   return out;
 }
 
@@ -1425,7 +1547,10 @@ absl::StatusOr<Indicators> IndicatorsBuilder::Deserialize(std::string_view bytes
   uint32_t num_stages = 0, num_open = 0;
   SALESPERF_RETURN_IF_ERROR(r.Count32(num_stages, 4, "stage count"));
   SALESPERF_RETURN_IF_ERROR(r.U32(num_open, "open stage count"));
-  if (num_stages < 2 || num_open != num_stages - 2) {
+  // No stages at all: only a default-constructed Indicators(), possibly with a unit kind
+  // (checked at the end).
+  const bool stageless = num_stages == 0 && num_open == 0;
+  if (!stageless && (num_stages < 2 || num_open != num_stages - 2)) {
     return corrupt(absl::StrCat(num_stages, " stages do not hold ", num_open, " open ones plus Won and Lost"));
   }
   x.num_open_ = static_cast<int32_t>(num_open);
@@ -1538,6 +1663,14 @@ absl::StatusOr<Indicators> IndicatorsBuilder::Deserialize(std::string_view bytes
     }
   }
   if (std::find(occurs.begin(), occurs.end(), 0) != occurs.end()) return corrupt("an action never occurs");
+  if (stageless) {
+    // Indicators() as it is, or with a unit kind (RollUp gives it one); nothing else.
+    Indicators empty;
+    empty.unit_kind_ = x.unit_kind_;
+    if (!(x == empty)) {
+      return corrupt("0 stages do not hold 0 open ones plus Won and Lost (only a default-constructed state has none)");
+    }
+  }
   return x;
 }
 

@@ -246,12 +246,18 @@ class Indicators {
   // Adds `other` (from other deals). FailedPrecondition, saying which setting
   // differs, when the calendar, stages, windows, response window, resolution or
   // as_of differ. Actions with the same label and different actors are an error.
+  // OutOfRange when a sum would overflow (a count beyond INT64_MAX, a dollar sum
+  // beyond the Int128 range: only deserialized states get there), naming the field
+  // (as MakeTable names it, e.g. "won", "occurrences:call", "won_dollars"), the unit
+  // and the period. On any error the accumulator is left unchanged (Update merges
+  // its tally the same way).
   absl::Status Merge(const Indicators& other);
 
   // Units regrouped: unit i of this accumulator goes to group parent[i] (an index
   // into `names`); every figure of the group is the sum of its units' (exact, since
   // every field is additive). InvalidArgument when parent's size is not
-  // num_units() or an index is out of range.
+  // num_units() or an index is out of range; OutOfRange, naming the field, the group
+  // and the period, when a group's sum would overflow (as for Merge).
   absl::StatusOr<Indicators> RollUp(std::span<const int32_t> parent, std::vector<std::string> names,
                                     std::string kind) const;
 
@@ -268,6 +274,10 @@ class Indicators {
   //   str = u32 length + bytes. Deserialize checks magic, version, sizes and the
   //   checksum before trusting anything: DataLoss for truncated or corrupted bytes,
   //   FailedPrecondition for another version, naming what is wrong.
+  //   A default-constructed Indicators() (no stages) round-trips: 0 stages and 0 open
+  //   ones are accepted only with every other field as in Indicators() but the unit
+  //   kind (RollUp may give it one): no units, actions, cells or bins. Any other
+  //   state needs num_stages = num_open + 2.
   std::string Serialize() const;
   static absl::StatusOr<Indicators> Deserialize(std::string_view bytes);
 
@@ -402,7 +412,10 @@ struct TableOptions {
 // Period "all" sums every period of the unit (counters, dollars, and histogram bins per
 // (stage, bucket)); its open_start is 0 and its open_end that of the last period.
 // InvalidArgument: confidence not in (0, 1). FailedPrecondition: an accumulator whose
-// state is not canonical (cells or bins out of order or range).
+// state is not canonical (cells or bins out of order or range). OutOfRange, naming the
+// unit, the period and the sum, when a sum does not fit its type (a field of "all"
+// over the unit's periods, histogram bins, a denominator such as won + lost or
+// won_dollars + lost_dollars, open_end): only deserialized states hold such counts.
 struct IndicatorTable {
   std::vector<std::string> unit_names;       // unit[i] indexes these
   std::vector<std::string> period_labels;    // period[i] indexes these; "all" last when present

@@ -17,6 +17,7 @@
 #include "salesperf/calendar.h"
 #include "salesperf/indicators.h"
 #include "salesperf/stage_model.h"
+#include "salesperf/state.h"
 #include "salesperf/synth.h"
 #include "salesperf/timelines.h"
 #include "test_logs.h"
@@ -1037,6 +1038,189 @@ TEST_F(SyntheticTest, DarkPercentilesEqualTheTablesTimeInStage) {
       EXPECT_EQ(w->dark[i], !std::isnan(w->normal_days[i]) && w->quiet_days[i] > w->normal_days[i]);
     }
   }
+}
+
+
+// ---- Sums that overflow (fuzz finding: issue 9) -----------------------------------
+// MakeTable adds up a unit's cells into "all" and fields into ratios' denominators: on
+// deserialized states whose counts come near INT64_MAX (or dollar sums near the Int128
+// range) those sums are checked, and OutOfRange names the unit and the field.
+
+constexpr std::string_view kIndMagic("SPIND\0\0\1", 8);
+constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
+constexpr Int128 kMax128 = ((Int128{1} << 126) - 1) + (Int128{1} << 126);  // 2^127 - 1
+constexpr int64_t kJanuary = (2026 - 1970) * 12;  // month index of 2026-01
+
+// One cell of a hand-written state with no actions and stages Open, Won, Lost: counters
+// by offset in [3 x 3 stage fields][6 cohort fields][12 cell fields], dollars by offset
+// in [3 dollars_entered][4 dollar fields].
+struct RawCell {
+  int32_t unit;
+  int64_t period;
+  std::map<int, int64_t> counters;
+  std::map<int, Int128> dollars;
+};
+int OffStage(int32_t s, StageField f) { return kStageFields * s + f; }
+int OffCohort(CohortField f) { return kStageFields * 3 + f; }
+int OffCell(CellField f) { return kStageFields * 3 + kCohortFields + f; }
+int OffDollar(DollarField f) { return 3 + f; }
+
+std::string RawIndicators(const std::vector<std::string>& units, const std::vector<RawCell>& cells,
+                          const std::vector<DurationBin>& bins = {}) {
+  const int B = kStageFields * 3 + kCohortFields + kCellFields;
+  StateWriter w;
+  w.String("month");
+  w.I64(kT0 + 100 * kDay);
+  w.I64(Days(7));
+  w.I64(Days(1));
+  w.U32(3);
+  w.U32(1);
+  for (const char* st : {"Open", "Won", "Lost"}) w.String(st);
+  w.I64(Days(30));
+  w.String("rep");
+  w.U32(static_cast<uint32_t>(units.size()));
+  for (const std::string& u : units) w.String(u);
+  w.U32(0);
+  w.U64(cells.size());
+  for (const RawCell& c : cells) {
+    w.I32(c.unit);
+    w.I64(c.period);
+  }
+  for (const RawCell& c : cells) {
+    for (int f = 0; f < B; ++f) {
+      auto it = c.counters.find(f);
+      w.I64(it == c.counters.end() ? 0 : it->second);
+    }
+  }
+  for (const RawCell& c : cells) {
+    for (int f = 0; f < 3 + kDollarCellFields; ++f) {
+      auto it = c.dollars.find(f);
+      w.I128(it == c.dollars.end() ? 0 : it->second);
+    }
+  }
+  w.U64(bins.size());
+  for (const DurationBin& b : bins) {
+    w.I32(b.cell);
+    w.I32(b.stage);
+    w.I64(b.bucket);
+    w.I64(b.observed);
+    w.I64(b.censored);
+  }
+  return WrapState(kIndMagic, Indicators::kFormatVersion, w.Release());
+}
+
+Indicators MustParseInd(const std::string& bytes) {
+  auto x = Indicators::Deserialize(bytes);
+  EXPECT_TRUE(x.ok()) << x.status();
+  return x.ok() ? *std::move(x) : Indicators();
+}
+
+void ExpectTableOverflow(const Indicators& x, const std::vector<std::string>& words) {
+  auto t = MakeTable(x);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  for (const std::string& w : words) {
+    EXPECT_NE(std::string(t.status().message()).find(w), std::string::npos)
+        << "'" << w << "' not in: " << t.status().message();
+  }
+}
+
+TEST(IndicatorTableOverflow, AllPeriodSumsAreOutOfRangeNamingUnitAndField) {
+  // bo: progressed 2^62 in January and in February (2^63 together); ana is harmless.
+  constexpr int64_t kHalf = int64_t{1} << 62;
+  const Indicators c = MustParseInd(RawIndicators(
+      {"ana", "bo"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {}},
+                      {1, kJanuary, {{OffCell(kProgressed), kHalf}}, {}},
+                      {1, kJanuary + 1, {{OffCell(kProgressed), kHalf}}, {}}}));
+  ExpectTableOverflow(c, {"unit 'bo', period all: summing the periods would overflow the count of progressed"});
+  // Without the "all" period, every row fits.
+  TableOptions no_all;
+  no_all.include_all_periods = false;
+  EXPECT_TRUE(MakeTable(c, no_all).ok());
+  // Stage and cohort counts, and dollar sums.
+  const Indicators s = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffStage(1, kEntries), kMax64}}, {}}, {0, kJanuary + 2, {{OffStage(1, kEntries), 1}}, {}}}));
+  ExpectTableOverflow(s, {"unit 'ana', period all", "count of entries:Won"});
+  const Indicators k = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCohort(kPending), kMax64}}, {}}, {0, kJanuary + 1, {{OffCohort(kPending), 1}}, {}}}));
+  ExpectTableOverflow(k, {"unit 'ana', period all", "count of pending:Open"});
+  const Indicators d = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {{OffDollar(kWonDollars), kMax128}}},
+                {0, kJanuary + 1, {{OffCell(kWon), 1}}, {{OffDollar(kWonDollars), 1}}}}));
+  ExpectTableOverflow(d, {"unit 'ana', period all", "dollar sum of won_dollars"});
+  const Indicators e = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {{0, kMax128}}},  // dollars_entered:Open
+                {0, kJanuary + 1, {{OffCell(kWon), 1}}, {{0, Int128{1}}}}}));
+  ExpectTableOverflow(e, {"unit 'ana', period all", "dollar sum of dollars_entered:Open"});
+  // Histogram bins of one (stage, bucket) over the periods.
+  const Indicators b = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {}}, {0, kJanuary + 1, {{OffCell(kWon), 1}}, {}}},
+      {{0, 0, 4, kHalf, 0}, {1, 0, 4, kHalf, 0}}));
+  ExpectTableOverflow(b, {"unit 'ana', period all", "observed durations", "bucket 4"});
+}
+
+TEST(IndicatorTableOverflow, SumsWithinOneCellAreChecked) {
+  // won + lost (win_rate's n): one cell, no "all" needed.
+  TableOptions no_all;
+  no_all.include_all_periods = false;
+  const Indicators w = MustParseInd(
+      RawIndicators({"ana"}, {{0, kJanuary, {{OffCell(kWon), kMax64}, {OffCell(kLost), 1}}, {}}}));
+  auto t = MakeTable(w, no_all);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("unit 'ana', period 2026-01"), std::string::npos) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("won + lost"), std::string::npos) << t.status();
+  // won_dollars + lost_dollars (win_rate_value) in Int128.
+  const Indicators v = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {{OffDollar(kWonDollars), kMax128}, {OffDollar(kLostDollars), 1}}}}));
+  t = MakeTable(v, no_all);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("won_dollars + lost_dollars"), std::string::npos) << t.status();
+  // advanced + failed (conversion's n).
+  const Indicators c = MustParseInd(
+      RawIndicators({"ana"}, {{0, kJanuary, {{OffCohort(kAdvanced), kMax64}, {OffCohort(kFailed), kMax64}}, {}}}));
+  t = MakeTable(c, no_all);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("conversion:Open"), std::string::npos) << t.status();
+  // The open deals: created INT64_MAX in January, 1 more in February.
+  const Indicators o = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kCreated), kMax64}}, {}}, {0, kJanuary + 1, {{OffCell(kCreated), 1}}, {}}}));
+  t = MakeTable(o, no_all);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("unit 'ana', period 2026-02"), std::string::npos) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("open_end"), std::string::npos) << t.status();
+  // A bin's observed + censored (the visits behind a median).
+  const Indicators h = MustParseInd(
+      RawIndicators({"ana"}, {{0, kJanuary, {{OffCell(kWon), 1}}, {}}}, {{0, -1, 2, kMax64, 1}}));
+  t = MakeTable(h, no_all);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+  EXPECT_NE(std::string(t.status().message()).find("visits"), std::string::npos) << t.status();
+}
+
+TEST(IndicatorTableOverflow, SumsUpToTheLimitAreExact) {
+  // progressed: INT64_MAX - 1 in January, 1 in February: "all" holds INT64_MAX exactly.
+  // created INT64_MAX - 1 then 1, won 1 in March: open_end INT64_MAX - 1, INT64_MAX, then
+  // INT64_MAX - 1.
+  const Indicators x = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(kProgressed), kMax64 - 1}, {OffCell(kCreated), kMax64 - 1}}, {}},
+                {0, kJanuary + 1, {{OffCell(kProgressed), 1}, {OffCell(kCreated), 1}}, {}},
+                {0, kJanuary + 2, {{OffCell(kWon), 1}}, {}}}));
+  auto t = MakeTable(x);
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto row = [&](const std::string& period, const std::string& indicator) {
+    for (size_t i = 0; i < t->size(); ++i) {
+      if (t->period_labels[static_cast<size_t>(t->period[i])] == period &&
+          t->indicator_names[static_cast<size_t>(t->indicator[i])] == indicator) {
+        return i;
+      }
+    }
+    ADD_FAILURE() << period << " " << indicator;
+    return size_t{0};
+  };
+  EXPECT_EQ(t->n[row("all", "progressed")], kMax64);
+  EXPECT_EQ(t->n[row("all", "created")], kMax64);
+  EXPECT_EQ(t->n[row("2026-01", "open_end")], kMax64 - 1);
+  EXPECT_EQ(t->n[row("2026-02", "open_end")], kMax64);
+  EXPECT_EQ(t->n[row("2026-03", "open_end")], kMax64 - 1);
+  EXPECT_EQ(t->n[row("all", "open_end")], kMax64 - 1);
 }
 
 }  // namespace

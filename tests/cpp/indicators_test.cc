@@ -1601,3 +1601,343 @@ TEST(State, Int128RoundTripsAtItsExtremes) {
 
 }  // namespace
 }  // namespace salesperf
+
+// ---- Merge and RollUp overflow, the default state (fuzz findings: issue 9) ----------
+
+namespace salesperf {
+namespace {
+
+constexpr std::string_view kIndMagic("SPIND\0\0\1", 8);
+constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
+constexpr Int128 kMax128 = ((Int128{1} << 126) - 1) + (Int128{1} << 126);  // 2^127 - 1
+constexpr Int128 kMin128 = -kMax128 - 1;
+constexpr int64_t kJanuary = (2026 - 1970) * 12;  // month index of 2026-01
+
+// A cell of a hand-written state: unit index, period, and the non-zero fields (offsets
+// into the block, see Off* below).
+struct RawCell {
+  int32_t unit;
+  int64_t period;
+  std::map<int, int64_t> counters;
+  std::map<int, Int128> dollars;
+};
+
+// The stages of every hand-written state: Open (window 30 days), Won, Lost; the block of
+// A actions is [3 A action fields][3 x 3 stage fields][6 cohort fields][12 cell fields],
+// the dollar block [3 dollars_entered][4 dollar fields].
+int OffAction(int32_t a, ActionField f) { return kActionFields * a + f; }
+int OffStage(int32_t A, int32_t s, StageField f) { return kActionFields * A + kStageFields * s + f; }
+int OffCohort(int32_t A, CohortField f) { return kActionFields * A + kStageFields * 3 + f; }
+int OffCell(int32_t A, CellField f) { return kActionFields * A + kStageFields * 3 + kCohortFields + f; }
+int OffDollar(DollarField f) { return 3 + f; }
+
+// An Indicators state written from the header's byte format (cells in canonical order).
+std::string RawIndicators(const std::vector<std::string>& units, const std::vector<RawCell>& cells,
+                          const std::vector<DurationBin>& bins = {}, const std::string& kind = "rep",
+                          const std::vector<std::pair<std::string, Actor>>& actions = {}) {
+  const auto A = static_cast<int32_t>(actions.size());
+  const int B = kActionFields * A + kStageFields * 3 + kCohortFields + kCellFields;
+  StateWriter w;
+  w.String("month");
+  w.I64(kT0 + 100 * kDay);  // as_of
+  w.I64(Days(7));
+  w.I64(Hours(1));
+  w.U32(3);
+  w.U32(1);
+  for (const char* st : {"Open", "Won", "Lost"}) w.String(st);
+  w.I64(Days(30));
+  w.String(kind);
+  w.U32(static_cast<uint32_t>(units.size()));
+  for (const std::string& u : units) w.String(u);
+  w.U32(static_cast<uint32_t>(A));
+  for (const auto& [label, actor] : actions) {
+    w.String(label);
+    w.U8(static_cast<uint8_t>(actor));
+  }
+  w.U64(cells.size());
+  for (const RawCell& c : cells) {
+    w.I32(c.unit);
+    w.I64(c.period);
+  }
+  for (const RawCell& c : cells) {
+    for (int f = 0; f < B; ++f) {
+      auto it = c.counters.find(f);
+      w.I64(it == c.counters.end() ? 0 : it->second);
+    }
+  }
+  for (const RawCell& c : cells) {
+    for (int f = 0; f < 3 + kDollarCellFields; ++f) {
+      auto it = c.dollars.find(f);
+      w.I128(it == c.dollars.end() ? 0 : it->second);
+    }
+  }
+  w.U64(bins.size());
+  for (const DurationBin& b : bins) {
+    w.I32(b.cell);
+    w.I32(b.stage);
+    w.I64(b.bucket);
+    w.I64(b.observed);
+    w.I64(b.censored);
+  }
+  return WrapState(kIndMagic, Indicators::kFormatVersion, w.Release());
+}
+
+Indicators MustParseInd(const std::string& bytes) {
+  auto x = Indicators::Deserialize(bytes);
+  EXPECT_TRUE(x.ok()) << x.status();
+  return x.ok() ? *std::move(x) : Indicators();
+}
+
+// A merge that must fail with OutOfRange, name every word given, and change nothing.
+void ExpectMergeOverflow(Indicators& into, const Indicators& other, const std::vector<std::string>& words) {
+  const Indicators before = into;
+  const absl::Status s = into.Merge(other);
+  ASSERT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  for (const std::string& w : words) {
+    EXPECT_NE(std::string(s.message()).find(w), std::string::npos) << "'" << w << "' not in: " << s.message();
+  }
+  EXPECT_TRUE(into == before) << "a failed merge changed the accumulator";
+  EXPECT_EQ(into.Serialize(), before.Serialize());
+}
+
+TEST(IndicatorsMergeOverflow, CountersAreOutOfRangeAndLeaveTheStateUnchanged) {
+  constexpr int32_t A = 0;
+  // ana, 2026-01: won INT64_MAX - 5 (plus a February cell); the other side's 6 overflow.
+  Indicators x = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{OffCell(A, kWon), kMax64 - 5}}, {}}, {0, kJanuary + 1, {{OffCell(A, kLost), 1}}, {}}},
+      {}, ""));
+  ASSERT_EQ(x.cell(0, kWon), kMax64 - 5);
+  const Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{OffCell(A, kWon), 6}}, {}}}));
+  ExpectMergeOverflow(x, y, {"merging would overflow the count of won for unit 'ana' (period 2026-01)"});
+  EXPECT_EQ(x.unit_kind(), "") << "a failed merge took the other's unit kind";
+  // In the other order, and with itself.
+  Indicators y2 = y;
+  ExpectMergeOverflow(y2, x, {"count of won", "unit 'ana'", "2026-01"});
+  Indicators self = x;
+  ExpectMergeOverflow(self, x, {"count of won", "unit 'ana'"});
+  // Other unit lists (the relayout path): bo is new, ana's January overflows.
+  const Indicators z = MustParseInd(RawIndicators(
+      {"ana", "bo"}, {{0, kJanuary, {{OffCell(A, kWon), 6}}, {}}, {1, kJanuary, {{OffCell(A, kWon), 1}}, {}}}));
+  ExpectMergeOverflow(x, z, {"count of won for unit 'ana' (period 2026-01)"});
+  EXPECT_EQ(x.num_units(), 1);
+}
+
+TEST(IndicatorsMergeOverflow, EveryKindOfFieldIsNamed) {
+  // Each field at INT64_MAX on one side and 1 on the other, with an action "call" (seller).
+  const std::vector<std::pair<std::string, Actor>> call = {{"call", Actor::kSeller}};
+  constexpr int32_t A = 1;
+  const std::pair<int, std::string> fields[] = {
+      {OffAction(0, kOccurrences), "occurrences:call"}, {OffAction(0, kAnswered), "answered:call"},
+      {OffStage(A, 0, kEntries), "entries:Open"},       {OffStage(A, 2, kValuedEntered), "valued_entered:Lost"},
+      {OffCohort(A, kAdvanced), "advanced:Open"},       {OffCohort(A, kWonPending), "won_pending:Open"},
+      {OffCell(A, kCreated), "created"},                {OffCell(A, kStalledValued), "stalled_valued"},
+  };
+  for (const auto& [off, name] : fields) {
+    SCOPED_TRACE(name);
+    std::map<int, int64_t> big, one;  // "call" occurs (a canonical state), `off` set
+    big[OffAction(0, kOccurrences)] = one[OffAction(0, kOccurrences)] = 1;
+    big[off] = kMax64;
+    one[off] = 1;
+    Indicators x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, big, {}}}, {}, "rep", call));
+    const Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, one, {}}}, {}, "rep", call));
+    ExpectMergeOverflow(x, y, {"the count of " + name + " for unit 'ana' (period 2026-01)"});
+  }
+}
+
+TEST(IndicatorsMergeOverflow, DollarSumsAndBinsAreNamed) {
+  constexpr int32_t A = 0;
+  const int won = OffCell(A, kWon);
+  // Dollar sums at either end of the Int128 range.
+  Indicators x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{OffDollar(kWonDollars), kMax128}}}}));
+  Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{OffDollar(kWonDollars), 1}}}}));
+  ExpectMergeOverflow(x, y, {"the dollar sum of won_dollars for unit 'ana' (period 2026-01)"});
+  x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{OffDollar(kLostDollars), kMin128 + 1}}}}));
+  y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{OffDollar(kLostDollars), -2}}}}));
+  ExpectMergeOverflow(x, y, {"the dollar sum of lost_dollars for unit 'ana'"});
+  x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{1, kMax128 - 1}}}}));  // dollars_entered:Won
+  y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {{1, 2}}}}));
+  ExpectMergeOverflow(x, y, {"the dollar sum of dollars_entered:Won for unit 'ana'"});
+  // Duration bins: cycle time (stage -1) observed, time in Open (stage 0) censored.
+  x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {}}}, {{0, -1, 5, kMax64, 0}}));
+  y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {}}}, {{0, -1, 5, 1, 0}}));
+  ExpectMergeOverflow(x, y, {"count of observed durations of cycle_time (bucket 5) for unit 'ana' (period 2026-01)"});
+  x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {}}}, {{0, 0, 7, 1, kMax64 - 1}}));
+  y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{won, 1}}, {}}}, {{0, 0, 7, 0, 2}}));
+  ExpectMergeOverflow(x, y, {"count of censored durations of time_in_stage:Open (bucket 7) for unit 'ana'"});
+}
+
+TEST(IndicatorsMergeOverflow, SumsUpToTheLimitAreExact) {
+  constexpr int32_t A = 0;
+  const int won = OffCell(A, kWon), lost = OffCell(A, kLost);
+  Indicators x = MustParseInd(RawIndicators(
+      {"ana"},
+      {{0, kJanuary, {{won, kMax64 - 6}}, {{OffDollar(kWonDollars), kMax128 - 10}, {OffDollar(kLostDollars), kMin128 + 10}}},
+       {0, kJanuary + 1, {{lost, 3}}, {}}},
+      {{0, -1, 2, kMax64 - 1, 4}}));
+  const Indicators y = MustParseInd(RawIndicators(
+      {"ana"}, {{0, kJanuary, {{won, 6}, {lost, 2}}, {{OffDollar(kWonDollars), 10}, {OffDollar(kLostDollars), -10}}}},
+      {{0, -1, 2, 1, 5}}));
+  ASSERT_TRUE(x.Merge(y).ok());
+  ASSERT_EQ(x.num_cells(), 2);
+  EXPECT_EQ(x.cell(0, kWon), kMax64);  // (2^63 - 7) + 6
+  EXPECT_EQ(x.cell(0, kLost), 2);
+  EXPECT_EQ(x.cell(1, kLost), 3);  // February: x's alone
+  EXPECT_TRUE(x.dollars_fixed(0, kWonDollars) == kMax128);
+  EXPECT_TRUE(x.dollars_fixed(0, kLostDollars) == kMin128);
+  ASSERT_EQ(x.duration_bins().size(), 1u);
+  EXPECT_EQ(x.duration_bins()[0].observed, kMax64);  // (2^63 - 2) + 1
+  EXPECT_EQ(x.duration_bins()[0].censored, 9);       // 4 + 5
+  auto back = Indicators::Deserialize(x.Serialize());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == x);
+}
+
+TEST_F(HandTest, MergedWithItselfEveryFigureAddsUp) {
+  Indicators thrice = ind_;
+  ASSERT_TRUE(thrice.Merge(ind_).ok());
+  ASSERT_TRUE(thrice.Merge(ind_).ok());
+  const Figures f = Read(thrice);
+  // HandTest.TransitionsAndDollars's figures, three times over.
+  EXPECT_EQ(Get(f, "ana", kJan, "progressed"), 9);
+  EXPECT_EQ(Get(f, "ana", kJan, "created_dollars"), 3000 * kDollarScale);
+  EXPECT_EQ(Get(f, "ana", kFeb, "won"), 3);
+  EXPECT_EQ(Get(f, "ana", kFeb, "won_dollars"), 3000 * kDollarScale);
+  EXPECT_EQ(Get(f, "bo", kJan, "created_dollars"), 2700 * kDollarScale);
+  EXPECT_EQ(Get(f, "(none)", kFeb, "lost"), 3);
+  // HandTest.EventCounts's: ana's one call in January, bo's two (of one deal); 21 events.
+  EXPECT_EQ(Get(f, "ana", kJan, "occurrences:call"), 3);
+  EXPECT_EQ(Get(f, "bo", kJan, "occurrences:call"), 6);
+  EXPECT_EQ(Get(f, "bo", kJan, "deals:call"), 3);
+  int64_t total = 0;
+  for (const auto& [k, v] : f.fields) {
+    if (std::get<2>(k).rfind("occurrences:", 0) == 0) total += static_cast<int64_t>(v);
+  }
+  EXPECT_EQ(total, 63);
+  ASSERT_EQ(thrice.duration_bins().size(), ind_.duration_bins().size());
+  for (size_t i = 0; i < ind_.duration_bins().size(); ++i) {
+    EXPECT_EQ(thrice.duration_bins()[i].observed, 3 * ind_.duration_bins()[i].observed) << i;
+    EXPECT_EQ(thrice.duration_bins()[i].censored, 3 * ind_.duration_bins()[i].censored) << i;
+  }
+}
+
+TEST(IndicatorsRollUpOverflow, IsOutOfRangeNamingTheGroup) {
+  constexpr int32_t A = 0;
+  const int won = OffCell(A, kWon);
+  constexpr int64_t kHalf = int64_t{1} << 62;  // 2^62 + 2^62 = 2^63 > INT64_MAX
+  const Indicators x = MustParseInd(RawIndicators(
+      {"ana", "bo", "cy"},
+      {{0, kJanuary, {{won, kHalf}}, {}}, {1, kJanuary, {{won, kHalf}}, {}}, {2, kJanuary, {{won, kHalf}}, {}}}));
+  const Indicators before = x;
+  auto r = x.RollUp(std::vector<int32_t>{0, 0, 1}, {"team", "solo"}, "team");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
+  EXPECT_NE(std::string(r.status().message())
+                .find("rolling up would overflow the count of won for group 'team' (period 2026-01)"),
+            std::string::npos)
+      << r.status();
+  EXPECT_TRUE(x == before);
+  // Each unit a group of its own: nothing is summed.
+  auto own = x.RollUp(std::vector<int32_t>{0, 1, 2}, {"a", "b", "c"}, "team");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->cell(1, kWon), kHalf);
+  // Bins of two units summed into the group's cell.
+  const Indicators b = MustParseInd(RawIndicators(
+      {"ana", "bo"}, {{0, kJanuary, {{won, 1}}, {}}, {1, kJanuary, {{won, 1}}, {}}},
+      {{0, -1, 3, kHalf, 0}, {1, -1, 3, kHalf, 0}}));
+  r = b.RollUp(std::vector<int32_t>{0, 0}, {"team"}, "team");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
+  EXPECT_NE(std::string(r.status().message())
+                .find("rolling up would overflow the count of observed durations of cycle_time (bucket 3) for group "
+                      "'team' (period 2026-01)"),
+            std::string::npos)
+      << r.status();
+  // Dollar sums.
+  const Indicators d = MustParseInd(RawIndicators({"ana", "bo"},
+                                                  {{0, kJanuary, {{won, 1}}, {{OffDollar(kStalledDollars), kMax128}}},
+                                                   {1, kJanuary, {{won, 1}}, {{OffDollar(kStalledDollars), 1}}}}));
+  r = d.RollUp(std::vector<int32_t>{0, 0}, {"team"}, "team");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("dollar sum of stalled_dollars for group 'team'"), std::string::npos)
+      << r.status();
+}
+
+TEST(IndicatorsRollUpOverflow, SumsUpToTheLimitAreExact) {
+  constexpr int32_t A = 0;
+  const int won = OffCell(A, kWon);
+  constexpr int64_t kHalf = int64_t{1} << 62;
+  const Indicators x = MustParseInd(RawIndicators(
+      {"ana", "bo"}, {{0, kJanuary, {{won, kHalf}}, {}}, {1, kJanuary, {{won, kHalf - 1}}, {}}},
+      {{0, -1, 3, kHalf - 1, 1}, {1, -1, 3, kHalf, 2}}));
+  auto r = x.RollUp(std::vector<int32_t>{0, 0}, {"team"}, "team");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->num_cells(), 1);
+  EXPECT_EQ(r->unit_names(), (std::vector<std::string>{"team"}));
+  EXPECT_EQ(r->cell(0, kWon), kMax64);  // 2^62 + 2^62 - 1
+  ASSERT_EQ(r->duration_bins().size(), 1u);
+  EXPECT_EQ(r->duration_bins()[0].observed, kMax64);
+  EXPECT_EQ(r->duration_bins()[0].censored, 3);
+}
+
+TEST(IndicatorsDefault, DefaultConstructedRoundTrips) {
+  const Indicators d;
+  const std::string bytes = d.Serialize();
+  auto back = Indicators::Deserialize(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == Indicators());
+  EXPECT_EQ(back->Serialize(), bytes);
+  // Merge, RollUp and MakeTable on it: results (it holds nothing) or clean errors.
+  Indicators m;
+  ASSERT_TRUE(m.Merge(d).ok());
+  EXPECT_TRUE(m == Indicators());
+  auto rolled = d.RollUp({}, {"all"}, "all");
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  EXPECT_EQ(rolled->unit_kind(), "all");
+  EXPECT_EQ(rolled->num_units(), 0);
+  auto rolled_back = Indicators::Deserialize(rolled->Serialize());  // the fuzz target's round trip
+  ASSERT_TRUE(rolled_back.ok()) << rolled_back.status();
+  EXPECT_TRUE(*rolled_back == *rolled);
+  auto table = MakeTable(d);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->size(), 0u);
+  EXPECT_EQ(table->period_labels, (std::vector<std::string>{"all"}));
+  // With a real accumulator: its settings differ.
+  const Indicators real = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{OffCell(0, kWon), 1}}, {}}}));
+  Indicators r = real;
+  EXPECT_EQ(r.Merge(d).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(r == real);
+  Indicators d2;
+  EXPECT_EQ(d2.Merge(real).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(IndicatorsDefault, OnlyTheDefaultShapeIsAcceptedWithoutStages) {
+  // The default's payload written out, with one setting changed at a time.
+  auto payload = [](const std::string& spec, int64_t as_of, int64_t resolution, const std::string& kind) {
+    StateWriter w;
+    w.String(spec);
+    w.I64(as_of);
+    w.I64(Days(7));
+    w.I64(resolution);
+    w.U32(0);  // stages
+    w.U32(0);  // open
+    w.String(kind);
+    w.U32(0);  // units
+    w.U32(0);  // actions
+    w.U64(0);  // cells
+    w.U64(0);  // bins
+    return WrapState(kIndMagic, Indicators::kFormatVersion, w.Release());
+  };
+  const std::string spec = Calendar().Spec();
+  EXPECT_EQ(payload(spec, 0, Hours(1), ""), Indicators().Serialize());
+  EXPECT_TRUE(Indicators::Deserialize(payload(spec, 0, Hours(1), "")).ok());
+  EXPECT_TRUE(Indicators::Deserialize(payload(spec, 0, Hours(1), "all")).ok());  // what RollUp gives it
+  const std::string other_spec = spec == "week" ? "day" : "week";
+  for (const auto& [bytes, what] : std::vector<std::pair<std::string, std::string>>{
+           {payload(other_spec, 0, Hours(1), ""), "calendar"},
+           {payload(spec, 5, Hours(1), ""), "as_of"},
+           {payload(spec, 0, Hours(2), ""), "resolution"}}) {
+    auto r = Indicators::Deserialize(bytes);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << what << ": " << r.status();
+  }
+}
+
+}  // namespace
+}  // namespace salesperf
