@@ -55,6 +55,14 @@ absl::Status CheckCohorts(const LeakCohorts& c) {
 }
 
 
+// acc += v unless that overflows: true when it does (acc then holds the wrapped value,
+// so callers discard it). Merge adds up deserialized counts, which may be anywhere in
+// their type's range.
+template <typename T>
+bool AddOverflows(T& acc, T v) {
+  return __builtin_add_overflow(acc, v, &acc);
+}
+
 // Units with the same counts, counted once with their multiplicity.
 struct Counts {
   int64_t x, n, units;
@@ -151,37 +159,57 @@ class LeakBuilder {
     return x.outside_[u] != 0 || x.out_of_window_[u] != 0 || x.deals_[u * 2] != 0 || x.deals_[u * 2 + 1] != 0;
   }
 
-  // Adds `from` into `to` (same stages): unit u to umap[u], reason r to rmap[r]
-  // (-1: dropped; only for units and reasons holding nothing).
-  static void AddMapped(LeakCounts& to, const LeakCounts& from, std::span<const int32_t> umap,
-                        std::span<const int32_t> rmap) {
+  // Adds `from` into `to` (same stages; to.unit_names_ and to.reasons_ set): unit u to
+  // umap[u], reason r to rmap[r] (-1: dropped; only for units and reasons holding
+  // nothing). OutOfRange, naming the count and the unit, when a sum overflows; `to`
+  // then holds part of the sums (callers discard it).
+  static absl::Status AddMapped(LeakCounts& to, const LeakCounts& from, std::span<const int32_t> umap,
+                                std::span<const int32_t> rmap, std::string_view verb) {
     const size_t o = O(from), rf = R(from), rt = R(to);
+    static constexpr const char* kCohortName[] = {"current", "past"};
     for (size_t u = 0; u < umap.size(); ++u) {
       if (umap[u] < 0) continue;
       const auto v = static_cast<size_t>(umap[u]);
-      to.outside_[v] += from.outside_[u];
-      to.out_of_window_[v] += from.out_of_window_[u];
+      auto overflow = [&](std::string_view what) {
+        return absl::OutOfRangeError(absl::StrCat(Sv(verb), " would overflow the ", Sv(what), " for unit '",
+                                                  to.unit_names_[v], "'"));
+      };
+      if (AddOverflows(to.outside_[v], from.outside_[u])) return overflow("count of outside");
+      if (AddOverflows(to.out_of_window_[v], from.out_of_window_[u])) return overflow("count of out_of_window");
       for (size_t c = 0; c < 2; ++c) {
         const size_t a = u * 2 + c, b = v * 2 + c;
-        to.deals_[b] += from.deals_[a];
-        to.won_[b] += from.won_[a];
-        to.valued_[b] += from.valued_[a];
-        to.value_[b] += from.value_[a];
+        auto count = [&](std::string_view field) {
+          return overflow(absl::StrCat("count of ", Sv(field), " (", kCohortName[c], " cohort)"));
+        };
+        if (AddOverflows(to.deals_[b], from.deals_[a])) return count("deals");
+        if (AddOverflows(to.won_[b], from.won_[a])) return count("won");
+        if (AddOverflows(to.valued_[b], from.valued_[a])) return count("valued");
+        if (AddOverflows(to.value_[b], from.value_[a])) {
+          return overflow(absl::StrCat("value sum (", kCohortName[c], " cohort)"));
+        }
         for (size_t k = 0; k < o; ++k) {
           const size_t ak = a * o + k, bk = b * o + k;
-          to.reached_[bk] += from.reached_[ak];
-          to.entrants_[bk] += from.entrants_[ak];
-          to.advanced_[bk] += from.advanced_[ak];
-          to.stalled_[bk] += from.stalled_[ak];
-          to.open_[bk] += from.open_[ak];
-          to.excluded_[bk] += from.excluded_[ak];
+          auto stage = [&](std::string_view field) {
+            return overflow(absl::StrCat("count of ", Sv(field), " at stage '", to.stage_names_[k], "' (",
+                                         kCohortName[c], " cohort)"));
+          };
+          if (AddOverflows(to.reached_[bk], from.reached_[ak])) return stage("reached");
+          if (AddOverflows(to.entrants_[bk], from.entrants_[ak])) return stage("entrants");
+          if (AddOverflows(to.advanced_[bk], from.advanced_[ak])) return stage("advanced");
+          if (AddOverflows(to.stalled_[bk], from.stalled_[ak])) return stage("stalled");
+          if (AddOverflows(to.open_[bk], from.open_[ak])) return stage("open");
+          if (AddOverflows(to.excluded_[bk], from.excluded_[ak])) return stage("excluded");
           for (size_t r = 0; r < rf; ++r) {
             if (rmap[r] < 0) continue;
-            to.lost_[bk * rt + static_cast<size_t>(rmap[r])] += from.lost_[ak * rf + r];
+            const auto rt_r = static_cast<size_t>(rmap[r]);
+            if (AddOverflows(to.lost_[bk * rt + rt_r], from.lost_[ak * rf + r])) {
+              return stage(absl::StrCat("lost for reason '", to.reasons_[rt_r], "'"));
+            }
           }
         }
       }
     }
+    return absl::OkStatus();
   }
 
   static bool ReasonLive(const LeakCounts& x, size_t r) {
@@ -193,8 +221,8 @@ class LeakBuilder {
   }
 
   // Units sorted by name (names distinct), empty ones dropped; reasons sorted by name
-  // (equal names summed), empty ones dropped.
-  static void Canonicalize(LeakCounts& x) {
+  // (equal names summed: OutOfRange if that overflows), empty ones dropped.
+  static absl::Status Canonicalize(LeakCounts& x) {
     std::vector<std::string> units;
     for (size_t u = 0; u < x.unit_names_.size(); ++u) {
       if (UnitLive(x, u)) units.push_back(x.unit_names_[u]);
@@ -223,8 +251,9 @@ class LeakBuilder {
     out.unit_names_ = std::move(units);
     out.reasons_ = std::move(reasons);
     Size(out, out.unit_names_.size(), out.reasons_.size());
-    AddMapped(out, x, umap, rmap);
+    SALESPERF_RETURN_IF_ERROR(AddMapped(out, x, umap, rmap, "tallying"));
     x = std::move(out);
+    return absl::OkStatus();
   }
 
   static absl::Status Update(LeakCounts& x, const EventLog& log, const Timelines& tl, const Units& units);
@@ -375,7 +404,7 @@ absl::Status LeakBuilder::Update(LeakCounts& x, const EventLog& log, const Timel
     }
   }
 
-  Canonicalize(part);
+  SALESPERF_RETURN_IF_ERROR(Canonicalize(part));
   if (x.unit_names_.empty()) x.unit_kind_ = units.kind;
   return Merge(x, part);
 }
@@ -387,9 +416,7 @@ absl::Status LeakBuilder::Merge(LeakCounts& x, const LeakCounts& other) {
   if (!(other.cohorts_ == x.cohorts_)) {
     return absl::FailedPreconditionError("the leak counts' cohorts differ");
   }
-  if (x.unit_kind_.empty()) {
-    x.unit_kind_ = other.unit_kind_;
-  } else if (!other.unit_kind_.empty() && other.unit_kind_ != x.unit_kind_) {
+  if (!x.unit_kind_.empty() && !other.unit_kind_.empty() && other.unit_kind_ != x.unit_kind_) {
     return absl::FailedPreconditionError(absl::StrCat("the leak counts' unit kinds differ: '", Sv(x.unit_kind_),
                                                       "' and '", Sv(other.unit_kind_), "'"));
   }
@@ -402,9 +429,12 @@ absl::Status LeakBuilder::Merge(LeakCounts& x, const LeakCounts& other) {
   out.stage_names_ = x.stage_names_;
   out.num_open_ = x.num_open_;
   out.cohorts_ = x.cohorts_;
-  out.unit_kind_ = x.unit_kind_;
+  out.unit_kind_ = x.unit_kind_.empty() ? other.unit_kind_ : x.unit_kind_;
   Size(out, units.size(), reasons.size());
   out.reasons_ = reasons;
+  out.unit_names_ = units;
+  // Into a new object, assigned only when no sum overflows: a failed merge leaves `x`
+  // as it was.
   for (const LeakCounts* side : {static_cast<const LeakCounts*>(&x), &other}) {
     std::vector<int32_t> umap(side->unit_names_.size()), rmap(side->reasons_.size());
     for (size_t u = 0; u < umap.size(); ++u) {
@@ -415,9 +445,8 @@ absl::Status LeakBuilder::Merge(LeakCounts& x, const LeakCounts& other) {
       rmap[r] = static_cast<int32_t>(std::lower_bound(reasons.begin(), reasons.end(), side->reasons_[r]) -
                                      reasons.begin());
     }
-    AddMapped(out, *side, umap, rmap);
+    SALESPERF_RETURN_IF_ERROR(AddMapped(out, *side, umap, rmap, "merging"));
   }
-  out.unit_names_ = std::move(units);
   x = std::move(out);
   return absl::OkStatus();
 }
@@ -471,7 +500,9 @@ absl::StatusOr<LeakCounts> LeakBuilder::Deserialize(std::string_view bytes) {
   uint32_t num_stages = 0, num_open = 0;
   SALESPERF_RETURN_IF_ERROR(rd.Count32(num_stages, 4, "stage count"));
   SALESPERF_RETURN_IF_ERROR(rd.U32(num_open, "open stage count"));
-  if (num_stages < 2 || num_open != num_stages - 2) {
+  // No stages at all: only a default-constructed LeakCounts() (checked at the end).
+  const bool stageless = num_stages == 0 && num_open == 0;
+  if (!stageless && (num_stages < 2 || num_open != num_stages - 2)) {
     return corrupt(absl::StrCat(num_stages, " stages do not hold ", num_open, " open ones plus Won and Lost"));
   }
   x.num_open_ = static_cast<int32_t>(num_open);
@@ -560,6 +591,9 @@ absl::StatusOr<LeakCounts> LeakBuilder::Deserialize(std::string_view bytes) {
   }
   for (size_t r = 0; r < R; ++r) {
     if (!ReasonLive(x, r)) return corrupt("a reason holds no deal");
+  }
+  if (stageless && !(x == LeakCounts())) {
+    return corrupt("0 stages do not hold 0 open ones plus Won and Lost (only a default-constructed state has none)");
   }
   return x;
 }
@@ -778,13 +812,21 @@ absl::StatusOr<LeakAssessment> AssessLeaks(const LeakCounts& counts, const LeakO
   }
 
   // Average deal values.
-  Int128 org_fixed = 0;
-  int64_t org_valued = 0;
+  // Over units in 128 bits: deserialized counts may each be near INT64_MAX (valued)
+  // and near INT64_MAX x 9e18 (value sums), so the int64 count and even the Int128 sum
+  // can overflow; the latter then falls back to a sum of doubles.
+  Int128 org_fixed = 0, org_valued = 0;
+  bool fixed_overflows = false;
   for (int32_t u = 0; u < U; ++u) {
-    org_fixed += counts.value_fixed(u, Cohort::kCurrent);
+    fixed_overflows = fixed_overflows || AddOverflows(org_fixed, counts.value_fixed(u, Cohort::kCurrent));
     org_valued += counts.valued(u, Cohort::kCurrent);
   }
-  const double org_avg = org_valued > 0 ? FixedToDollars(org_fixed) / static_cast<double>(org_valued) : kNaN;
+  double org_dollars = FixedToDollars(org_fixed);
+  if (fixed_overflows) {
+    org_dollars = 0;
+    for (int32_t u = 0; u < U; ++u) org_dollars += FixedToDollars(counts.value_fixed(u, Cohort::kCurrent));
+  }
+  const double org_avg = org_valued > 0 ? org_dollars / static_cast<double>(org_valued) : kNaN;
   a.average_value.assign(nu, org_avg);
   if (options.value == ValueBasis::kUnit) {
     for (int32_t u = 0; u < U; ++u) {

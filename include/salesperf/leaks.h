@@ -169,7 +169,10 @@ class LeakCounts {
   // or units do not fit the log (sizes); InvalidArgument for a deal's value too large
   // for the fixed-point sums (naming the deal).
   absl::Status Update(const EventLog& log, const Timelines& timelines, const Units& units);
-  // FailedPrecondition when the stages, cohorts or unit kinds differ.
+  // FailedPrecondition when the stages, cohorts or unit kinds differ. OutOfRange,
+  // naming the count (and its cohort and stage) and the unit, when a sum would
+  // overflow (only deserialized counts get near INT64_MAX). On any error the counts
+  // are left unchanged.
   absl::Status Merge(const LeakCounts& other);
 
   // Byte format: WrapState with magic "SPLEAK\0\1", payload:
@@ -182,7 +185,8 @@ class LeakCounts {
   //   Deserialize: DataLoss for truncated or corrupted bytes and for contents no
   //   Update could produce (unsorted or repeated names, negative counts, a broken
   //   conservation identity, more valued than deals, ...); FailedPrecondition for
-  //   another version.
+  //   another version. A default-constructed LeakCounts() (0 stages, 0 open) round-
+  //   trips: no stages are accepted only with every other field as in LeakCounts().
   std::string Serialize() const;
   static absl::StatusOr<LeakCounts> Deserialize(std::string_view bytes);
   friend bool operator==(const LeakCounts&, const LeakCounts&) = default;

@@ -434,8 +434,8 @@ std::string RawPayload(int32_t O, const std::vector<std::string>& reasons, const
       w.I64(c.deals);
       w.I64(c.won);
       w.I64(c.valued);
-      w.I64(static_cast<int64_t>(c.value));
-      w.I64(c.value < 0 ? -1 : 0);
+      w.I64(static_cast<int64_t>(c.value));        // low 64 bits
+      w.I64(static_cast<int64_t>(c.value >> 64));  // high 64 bits
       for (int32_t k = 0; k < O; ++k) {
         const RawCell cell = k < static_cast<int32_t>(c.stages.size()) ? c.stages[static_cast<size_t>(k)] : RawCell{};
         w.I64(cell.reached);
@@ -1436,6 +1436,195 @@ TEST(LeaksErrors, CountsAndMerges) {
   const auto r = CountLeaks(big, RunModel(HandModel(), big, HandRun()), MustRep(big), HandCohorts());
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(r.status().message()).find("'Z'"), std::string::npos) << r.status();
+}
+
+
+// ---- Merge overflow and the default state (fuzz finding: issue 9) ----------------
+
+constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
+
+// A unit holding only deals outside the funnel (valid: a unit is kept when it holds any deal).
+RawUnit OutsideUnit(std::string name, int64_t outside) {
+  RawUnit u;
+  u.name = std::move(name);
+  u.outside = outside;
+  return u;
+}
+
+// Deserialize's `==` copy, for "a failed merge changed nothing".
+void ExpectMergeOverflow(LeakCounts& into, const LeakCounts& other, const std::vector<std::string>& words) {
+  const LeakCounts before = into;
+  const absl::Status s = into.Merge(other);
+  ASSERT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  for (const std::string& w : words) {
+    EXPECT_NE(std::string(s.message()).find(w), std::string::npos) << "'" << w << "' not in: " << s.message();
+  }
+  EXPECT_TRUE(into == before) << "a failed merge changed the counts";
+  EXPECT_EQ(into.Serialize(), before.Serialize());
+}
+
+TEST(LeaksMergeOverflow, OutsideCountIsOutOfRangeAndLeavesTheCountsUnchanged) {
+  const std::vector<std::string> reasons = {"decline"};
+  // ana: INT64_MAX - 1 deals outside; + 2 more is INT64_MAX + 1.
+  LeakCounts x = MustParse(RawState(1, reasons, {OutsideUnit("ana", kMax64 - 1), OneStageUnit("bo", 1, 2)}));
+  const LeakCounts y = MustParse(RawState(1, {}, {OutsideUnit("ana", 2)}));
+  ExpectMergeOverflow(x, y, {"merging would overflow the count of outside", "unit 'ana'"});
+  EXPECT_EQ(x.outside(0), kMax64 - 1);
+  EXPECT_EQ(x.deals(1, Cohort::kCurrent), 2);
+  // Either order, and with itself.
+  LeakCounts y2 = y;
+  ExpectMergeOverflow(y2, x, {"outside", "unit 'ana'"});
+  LeakCounts self = x;
+  ExpectMergeOverflow(self, x, {"outside", "unit 'ana'"});
+}
+
+TEST(LeaksMergeOverflow, FunnelCountsAndUnitKindStayUnchanged) {
+  const std::vector<std::string> reasons = {"decline"};
+  // A unit of INT64_MAX - 1 current deals, all lost at the one stage; the other side's 2
+  // make deals overflow (checked first: every later count of the cohort is <= deals).
+  const std::string base = RawPayload(1, reasons, {OneStageUnit("ana", 0, kMax64 - 1)}, {}, "");
+  LeakCounts x = MustParse(WrapState(kMagic, 1, base));
+  ASSERT_EQ(x.unit_kind(), "");
+  ASSERT_EQ(x.lost(0, Cohort::kCurrent, 0, 0), kMax64 - 1);
+  const LeakCounts y = MustParse(RawState(1, reasons, {OneStageUnit("ana", 1, 2)}));  // kind "rep"
+  ExpectMergeOverflow(x, y, {"merging would overflow the count of deals (current cohort)", "unit 'ana'"});
+  EXPECT_EQ(x.unit_kind(), "") << "the unit kind of a failed merge was taken";
+  // Past cohort: the message names it.
+  const LeakCohorts co{At(0), kNullInstant, kNullInstant};
+  RawUnit past = OneStageUnit("cy", 0, kMax64);
+  std::swap(past.cohort[0], past.cohort[1]);
+  LeakCounts p = MustParse(RawState(1, reasons, {past}, co));
+  RawUnit one = OneStageUnit("cy", 0, 1);
+  std::swap(one.cohort[0], one.cohort[1]);
+  ExpectMergeOverflow(p, MustParse(RawState(1, reasons, {one}, co)), {"deals (past cohort)", "unit 'cy'"});
+}
+
+TEST(LeaksMergeOverflow, SumsUpToTheLimitAreExact) {
+  const std::vector<std::string> reasons = {"decline"};
+  LeakCounts x = MustParse(RawState(1, reasons, {OutsideUnit("ana", kMax64 - 2), OneStageUnit("bo", 3, kMax64 - 7)}));
+  const LeakCounts y = MustParse(RawState(1, reasons, {OutsideUnit("ana", 2), OneStageUnit("bo", 4, 7, 10)}));
+  ASSERT_TRUE(x.Merge(y).ok());
+  ASSERT_EQ(x.unit_names(), (std::vector<std::string>{"ana", "bo"}));
+  EXPECT_EQ(x.outside(0), kMax64);
+  const Cohort cur = Cohort::kCurrent;
+  EXPECT_EQ(x.deals(1, cur), kMax64);                  // (2^63 - 8) + 7
+  EXPECT_EQ(x.won(1, cur), 7);                         // 3 + 4
+  EXPECT_EQ(x.reached(1, cur, 0), kMax64);
+  EXPECT_EQ(x.advanced(1, cur, 0), 7);
+  EXPECT_EQ(x.lost(1, cur, 0, 0), kMax64 - 7);         // (2^63 - 11) + 3
+  EXPECT_EQ(x.valued(1, cur), 7);
+  EXPECT_TRUE(x.value_fixed(1, cur) == static_cast<Int128>(70) * kDollarScale);  // 7 deals of 10
+  // And the merged state is a valid one.
+  auto back = LeakCounts::Deserialize(x.Serialize());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == x);
+}
+
+TEST(LeaksMergeOverflow, RealCountsMergedWithThemselvesAddUp) {
+  const EventLog log = BuildLog(HandRows());
+  const LeakCounts c = MustCount(log, RunModel(HandModel(), log, HandRun()), MustRep(log), HandCohorts());
+  LeakCounts twice = c;
+  ASSERT_TRUE(twice.Merge(c).ok());
+  ASSERT_TRUE(twice.Merge(c).ok());  // three times the counts
+  const Cohort cur = Cohort::kCurrent, past = Cohort::kPast;
+  // LeaksHand.Counts: ana has 5 current deals, 1 past, 1 out of window, 1 outside; one
+  // decline at stage 1 and two at stage 2; bo 5 current deals, 1 outside.
+  EXPECT_EQ(twice.deals(0, cur), 15);
+  EXPECT_EQ(twice.deals(0, past), 3);
+  EXPECT_EQ(twice.out_of_window(0), 3);
+  EXPECT_EQ(twice.outside(0), 3);
+  EXPECT_EQ(twice.lost(0, cur, 1, 0), 3);
+  EXPECT_EQ(twice.lost(0, cur, 2, 1), 6);
+  EXPECT_EQ(twice.deals(1, cur), 15);
+  EXPECT_EQ(twice.outside(1), 3);
+}
+
+TEST(LeaksMergeOverflow, AssessLeaksAveragesHugeValuedCounts) {
+  // Three units of INT64_MAX - 1 valued deals worth 800,000,000,000,000 each: the
+  // organisation's valued count (3 x (2^63 - 2)) overflows int64 and its value sum
+  // (3 x 7.4e37) the Int128 range, yet the average is 8e14.
+  const std::vector<std::string> reasons = {"decline"};
+  constexpr int64_t kEach = 800'000'000'000'000;
+  const LeakCounts c = MustParse(RawState(1, reasons, {OneStageUnit("a", 0, kMax64 - 1, kEach),
+                                                       OneStageUnit("b", 0, kMax64 - 1, kEach),
+                                                       OneStageUnit("c", 0, kMax64 - 1, kEach)}));
+  LeakOptions o;
+  o.benchmark = Benchmark::kTarget;
+  o.target = {0.5};
+  o.value = ValueBasis::kOrganisation;
+  absl::StatusOr<LeakAssessment> a = AssessLeaks(c, o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->average_value.size(), 3u);
+  for (const double v : a->average_value) EXPECT_NEAR(v, 8e14, 1e3);
+}
+
+TEST(LeaksDefault, DefaultConstructedRoundTrips) {
+  const LeakCounts d;
+  const std::string bytes = d.Serialize();
+  auto back = LeakCounts::Deserialize(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == LeakCounts());
+  EXPECT_EQ(back->Serialize(), bytes);
+  // Merge and AssessLeaks on it: a result or a clean error, never a crash.
+  LeakCounts m;
+  EXPECT_TRUE(m.Merge(d).ok());
+  EXPECT_TRUE(m == LeakCounts());
+  for (const Benchmark b : {Benchmark::kTeamMedian, Benchmark::kTopQuartile, Benchmark::kTarget}) {
+    LeakOptions o;
+    o.benchmark = b;
+    absl::StatusOr<LeakAssessment> a = AssessLeaks(d, o);
+    if (a.ok()) {
+      EXPECT_EQ(a->rows.size(), 0u);
+    } else {
+      EXPECT_TRUE(a.status().code() == absl::StatusCode::kInvalidArgument ||
+                  a.status().code() == absl::StatusCode::kFailedPrecondition)
+          << a.status();
+    }
+  }
+  LeakCounts real = *LeakCounts::Create({"a", "Won", "Lost"}, 1);
+  EXPECT_EQ(real.Merge(d).code(), absl::StatusCode::kFailedPrecondition);  // stages differ
+}
+
+TEST(LeaksDefault, OnlyTheDefaultShapeIsAcceptedWithoutStages) {
+  // The default's payload, written out: 0 stages, 0 open, null cohorts, kind "", no
+  // units, no reasons.
+  auto payload = [](int64_t cohort_from, const std::string& kind, uint32_t units) {
+    StateWriter w;
+    w.U32(0);
+    w.U32(0);
+    w.I64(cohort_from);
+    w.I64(kNullInstant);
+    w.I64(kNullInstant);
+    w.String(kind);
+    w.U32(units);
+    if (units == 1) w.String("ana");
+    w.U32(0);
+    if (units == 1) {
+      w.I64(1);  // outside
+      w.I64(0);
+      for (int i = 0; i < 2; ++i) {
+        for (int k = 0; k < 5; ++k) w.I64(0);  // deals, won, valued, value lo, hi
+      }
+    }
+    return WrapState(kMagic, 1, w.Release());
+  };
+  EXPECT_EQ(payload(kNullInstant, "", 0), LeakCounts().Serialize());
+  EXPECT_TRUE(LeakCounts::Deserialize(payload(kNullInstant, "", 0)).ok());
+  for (const auto& [bytes, what] : std::vector<std::pair<std::string, std::string>>{
+           {payload(At(0), "", 0), "cohorts"}, {payload(kNullInstant, "rep", 0), "a unit kind"},
+           {payload(kNullInstant, "", 1), "a unit"}}) {
+    auto r = LeakCounts::Deserialize(bytes);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << what << ": " << r.status();
+  }
+  // Stage counts other than 0 and 0 are as wrong as before.
+  StateWriter w;
+  w.U32(1);
+  w.U32(0);
+  w.String("Won");
+  auto r = LeakCounts::Deserialize(WrapState(kMagic, 1, w.Release()));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(r.status().message()).find("1 stages do not hold 0 open ones"), std::string::npos)
+      << r.status();
 }
 
 }  // namespace
