@@ -218,9 +218,7 @@ absl::Status FunnelBuilder::Merge(FunnelCounts& x, const FunnelCounts& other) {
   if (other.stage_names_ != x.stage_names_ || other.num_open_ != x.num_open_) {
     return absl::FailedPreconditionError("the funnels' stages differ");
   }
-  if (x.unit_kind_.empty()) {
-    x.unit_kind_ = other.unit_kind_;
-  } else if (!other.unit_kind_.empty() && other.unit_kind_ != x.unit_kind_) {
+  if (!x.unit_kind_.empty() && !other.unit_kind_.empty() && other.unit_kind_ != x.unit_kind_) {
     return absl::FailedPreconditionError(absl::StrCat("the funnels' unit kinds differ: '", Sv(x.unit_kind_),
                                                       "' and '", Sv(other.unit_kind_), "'"));
   }
@@ -231,7 +229,9 @@ absl::Status FunnelBuilder::Merge(FunnelCounts& x, const FunnelCounts& other) {
   FunnelCounts out;
   out.stage_names_ = x.stage_names_;
   out.num_open_ = x.num_open_;
-  out.unit_kind_ = x.unit_kind_;
+  // Into a new object, assigned only when every sum fits: a failed merge leaves `x` as
+  // it was (its unit kind included).
+  out.unit_kind_ = x.unit_kind_.empty() ? other.unit_kind_ : x.unit_kind_;
   if (__builtin_add_overflow(x.ignored_, other.ignored_, &out.ignored_)) {
     return absl::OutOfRangeError("merging would overflow the count of ignored transitions");
   }

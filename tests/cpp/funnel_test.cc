@@ -983,12 +983,13 @@ TEST(FunnelOverflow, MergeRefusesSumsBeyondInt64AndLeavesTheCountsAlone) {
   EXPECT_EQ(x.moves(0, 0, 1), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(x.moves(0, 0, 2), 2);
   EXPECT_EQ(x.moves(1, 0, 1), 5);
-  // The ignored count too.
-  FunnelCounts y = MustParse(RawState(1, {OneMoveUnit("ana", 1)}, std::numeric_limits<int64_t>::max()));
+  // The ignored count too; and the unit kind of a state without one stays empty.
+  FunnelCounts y = MustParse(RawState(1, {OneMoveUnit("ana", 1)}, std::numeric_limits<int64_t>::max(), ""));
   const FunnelCounts z = MustParse(RawState(1, {OneMoveUnit("bo", 1)}, 1));
   const FunnelCounts y_before = y;
   EXPECT_EQ(y.Merge(z).code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(y, y_before);
+  EXPECT_EQ(y.unit_kind(), "");
 }
 
 TEST(FunnelOverflow, TheOrganisationsSumsAreCheckedEachUnitStillSolves) {
