@@ -247,7 +247,7 @@ void ExpectMergeSelfIsClean(const std::string& target, std::string_view magic8, 
   }
 }
 
-TEST(FuzzFindings, DISABLED_IndicatorsMergeOverflowIsClean) {
+TEST(FuzzFindings, IndicatorsMergeOverflowIsClean) {
   ExpectMergeSelfIsClean<Indicators>("indicators_state_fuzz", std::string_view("SPIND\0\0\1", 8),
                                      Indicators::kFormatVersion);
 }
@@ -255,7 +255,7 @@ TEST(FuzzFindings, FunnelMergeOverflowIsClean) {
   ExpectMergeSelfIsClean<FunnelCounts>("funnel_state_fuzz", std::string_view("SPFUN\0\0\1", 8),
                                        FunnelCounts::kFormatVersion);
 }
-TEST(FuzzFindings, DISABLED_LeaksMergeOverflowIsClean) {
+TEST(FuzzFindings, LeaksMergeOverflowIsClean) {
   ExpectMergeSelfIsClean<LeakCounts>("leaks_state_fuzz", std::string_view("SPLEAK\0\1", 8),
                                      LeakCounts::kFormatVersion);
 }
@@ -264,8 +264,8 @@ TEST(FuzzFindings, DISABLED_LeaksMergeOverflowIsClean) {
 // The period "all" sums a unit's cells: with the huge dollar sums Deserialize accepts,
 // that is an Int128 overflow (UBSan: src/indicator_table.cc:153 and :366). MakeTable
 // must give a clean error for such a state (or Deserialize refuse it).
-TEST(FuzzFindings, DISABLED_IndicatorTableSumOverflowIsClean) {
-  const fs::path p = RegressionDir() / "open" / "indicators_state_fuzz" / "table_sum_overflow";
+TEST(FuzzFindings, IndicatorTableSumOverflowIsClean) {
+  const fs::path p = RegressionDir() / "indicators_state_fuzz" / "table_sum_overflow";
   absl::StatusOr<Indicators> x = StateOf<Indicators>(p, std::string_view("SPIND\0\0\1", 8), Indicators::kFormatVersion);
   if (!x.ok()) GTEST_SKIP() << "refused by Deserialize: " << x.status();
   absl::StatusOr<IndicatorTable> t = MakeTable(*x);
@@ -370,7 +370,7 @@ TEST(FuzzFindings, AssessLeaksDoesNotThrow) {
 // refuses ("0 stages do not hold 0 open ones plus Won and Lost"): Serialize then
 // Deserialize must round-trip for every object Serialize accepts (or the default
 // object must not be serializable).
-TEST(FuzzFindings, DISABLED_DefaultConstructedStatesRoundTrip) {
+TEST(FuzzFindings, DefaultConstructedStatesRoundTrip) {
   EXPECT_TRUE(Indicators::Deserialize(Indicators().Serialize()).ok());
   EXPECT_TRUE(FunnelCounts::Deserialize(FunnelCounts().Serialize()).ok());
   EXPECT_TRUE(LeakCounts::Deserialize(LeakCounts().Serialize()).ok());

@@ -306,108 +306,15 @@ inline void RunDownstream(const EventLog& log, const StageModel& model) {
   if (!warnings.ok()) CheckCleanError(warnings.status(), "FindDealWarnings");
 }
 
-// ---- Known open finding: Merge and RollUp overflow on huge counts ---------------------
-// Deserialize accepts counters up to INT64_MAX (and dollar sums up to the Int128 range);
-// Merge and RollUp then add them with plain `+=`, a signed overflow (undefined
-// behaviour; UBSan stops there). Reported with reproducers under
-// tests/fuzz/regressions/open/. Until Merge checks its sums, the state targets merge
-// only states whose every figure is small enough to be doubled, so that fuzzing can
-// go on past this finding; SALESPERF_FUZZ_OPEN_FINDINGS=1 merges every state.
-// `ways`: how many such figures may be added up (2 for a merge with itself; the unit
-// count for a roll-up into one group).
-inline thread_local int64_t g_ways = 2;
-inline bool SafeCount(int64_t v) {
-  const int64_t limit = (int64_t{1} << 62) / std::max<int64_t>(g_ways, 1);
-  return v > -limit && v < limit;
-}
-inline bool SafeSum(Int128 v) {
-  const Int128 limit = (Int128{1} << 126) / std::max<int64_t>(g_ways, 1);
-  return v > -limit && v < limit;
-}
-// SALESPERF_FUZZ_OPEN_FINDINGS=1: take the paths of the open findings too (scripts/fuzz.sh
-// sets it when it replays tests/fuzz/regressions/open/).
+// SALESPERF_FUZZ_OPEN_FINDINGS=1: scripts/fuzz.sh sets it when it replays
+// tests/fuzz/regressions/open/. While a finding is open, a target may step around it
+// (so that fuzzing goes on past it) only when this is false. No finding is open now.
 inline bool OpenFindings() {
   static const bool on = [] {
     const char* e = std::getenv("SALESPERF_FUZZ_OPEN_FINDINGS");
     return e != nullptr && e[0] == '1';
   }();
   return on;
-}
-
-inline bool Doublable(const Indicators& x, int64_t ways = 2) {
-  if (OpenFindings()) return true;
-  g_ways = ways;
-  for (int64_t c = 0; c < x.num_cells(); ++c) {
-    for (int32_t a = 0; a < x.num_actions(); ++a) {
-      for (int f = 0; f < kActionFields; ++f) {
-        if (!SafeCount(x.action(c, a, static_cast<ActionField>(f)))) return false;
-      }
-    }
-    for (int32_t st = 0; st < x.num_stages(); ++st) {
-      for (int f = 0; f < kStageFields; ++f) {
-        if (!SafeCount(x.stage(c, st, static_cast<StageField>(f)))) return false;
-      }
-      if (!SafeSum(x.dollars_entered_fixed(c, st))) return false;
-    }
-    for (int32_t k = 0; k < x.num_open(); ++k) {
-      for (int f = 0; f < kCohortFields; ++f) {
-        if (!SafeCount(x.cohort(c, k, static_cast<CohortField>(f)))) return false;
-      }
-    }
-    for (int f = 0; f < kCellFields; ++f) {
-      if (!SafeCount(x.cell(c, static_cast<CellField>(f)))) return false;
-    }
-    for (int f = 0; f < kDollarCellFields; ++f) {
-      if (!SafeSum(x.dollars_fixed(c, static_cast<DollarField>(f)))) return false;
-    }
-  }
-  for (const DurationBin& b : x.duration_bins()) {
-    if (!SafeCount(b.observed) || !SafeCount(b.censored)) return false;
-  }
-  return true;
-}
-
-inline bool Doublable(const FunnelCounts& x, int64_t ways = 2) {
-  if (OpenFindings()) return true;
-  g_ways = ways;
-  if (!SafeCount(x.ignored())) return false;
-  const auto stages = static_cast<int32_t>(x.stage_names().size());
-  for (int32_t u = 0; u < x.num_units(); ++u) {
-    for (int32_t i = 0; i < x.num_open(); ++i) {
-      for (int32_t j = 0; j < stages; ++j) {
-        if (!SafeCount(x.moves(u, i, j))) return false;
-      }
-      if (!SafeSum(x.dwell_ns(u, i)) || !SafeCount(x.dwell_visits(u, i)) || !SafeCount(x.open_deals(u, i)) ||
-          !SafeCount(x.open_valued(u, i)) || !SafeSum(x.open_dollars_fixed(u, i))) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-inline bool Doublable(const LeakCounts& x, int64_t ways = 2) {
-  if (OpenFindings()) return true;
-  g_ways = ways;
-  for (int32_t u = 0; u < x.num_units(); ++u) {
-    if (!SafeCount(x.outside(u)) || !SafeCount(x.out_of_window(u))) return false;
-    for (Cohort c : {Cohort::kCurrent, Cohort::kPast}) {
-      if (!SafeCount(x.deals(u, c)) || !SafeCount(x.won(u, c)) || !SafeCount(x.valued(u, c)) ||
-          !SafeSum(x.value_fixed(u, c))) {
-        return false;
-      }
-      for (int32_t k = 0; k < x.num_open(); ++k) {
-        if (!SafeCount(x.reached(u, c, k)) || !SafeCount(x.entrants(u, c, k)) || !SafeCount(x.advanced(u, c, k)) ||
-            !SafeCount(x.stalled(u, c, k)) || !SafeCount(x.open(u, c, k)) || !SafeCount(x.excluded(u, c, k))) {
-          return false;
-        }
-        for (int32_t r = 0; r < x.num_reasons(); ++r) {
-          if (!SafeCount(x.lost(u, c, k, r))) return false;
-        }
-      }
-    }
-  }
-  return true;
 }
 
 // ---- Deserialize targets ------------------------------------------------------------
