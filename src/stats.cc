@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "salesperf/state.h"  // Int128
 
 namespace salesperf {
 namespace {
@@ -79,8 +80,9 @@ absl::StatusOr<ProportionTest> TwoProportionTest(int64_t x1, int64_t n1, int64_t
   if (n1 == 0 || n2 == 0) return ProportionTest{kNaN, kNaN, kNaN};
   const double p1 = static_cast<double>(x1) / static_cast<double>(n1);
   const double p2 = static_cast<double>(x2) / static_cast<double>(n2);
-  const int64_t pooled_x = x1 + x2;
-  const int64_t pooled_n = n1 + n2;
+  // In 128 bits: counts from deserialized states may be anywhere in int64's range.
+  const Int128 pooled_x = Int128{x1} + x2;
+  const Int128 pooled_n = Int128{n1} + n2;
   if (pooled_x == 0 || pooled_x == pooled_n) return ProportionTest{0.0, 0.0, 1.0};
   const double pooled = static_cast<double>(pooled_x) / static_cast<double>(pooled_n);
   const double se = std::sqrt(pooled * (1.0 - pooled) *

@@ -107,6 +107,18 @@ TEST(TwoProportionTest, ByHand) {
   EXPECT_NEAR(back->p_value, r->p_value, 1e-15);
 }
 
+TEST(TwoProportionTest, CountsNearTheInt64LimitDoNotOverflow) {
+  // 3/4 of n against 1/4 of n with n = 2^62: pooled x = n and pooled n = 2n = 2^63 (one
+  // past INT64_MAX, a fuzz finding). Pooled p = 1/2, se = sqrt(1/4 * 2/n) = 2^-31.5, and
+  // z = -0.5 / 2^-31.5 = -2^30.5.
+  const int64_t n = int64_t{1} << 62;
+  auto r = TwoProportionTest(3 * (n / 4), n, n / 4, n);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->difference, -0.5);
+  EXPECT_NEAR(r->z, -std::pow(2.0, 30.5), 1e-6);
+  EXPECT_EQ(r->p_value, 0.0);
+}
+
 TEST(TwoProportionTest, EqualProportionsGiveZeroAndOne) {
   auto r = TwoProportionTest(5, 10, 10, 20);
   ASSERT_TRUE(r.ok());
