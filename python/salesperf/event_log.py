@@ -71,8 +71,7 @@ class Vocabulary:
 
         An action seen with two different actors is an error naming both.
         """
-        frame = pd.DataFrame({"action": list(actions), "actor": list(actors)}).dropna()
-        pairs = frame.drop_duplicates()
+        pairs = _distinct_pairs(actions, actors)
         clash = pairs[pairs.duplicated("action", keep=False)]
         if not clash.empty:
             name = clash["action"].iloc[0]
@@ -120,6 +119,29 @@ class Vocabulary:
             rows.append((f"... {len(actions) - max_rows} more", ""))
         rows += [(f"{prefix}*", actor) for prefix, actor in self.prefixes.items()]
         return f"<div><b>{html.escape(repr(self))}</b>{_html_table(('action', 'actor'), rows)}</div>"
+
+
+def _distinct_pairs(actions: Iterable[Any], actors: Iterable[Any]) -> pd.DataFrame:
+    """The distinct (action, actor) pairs of two columns, nulls dropped, in the order of
+    their first row. Columnar: categorical columns (and Arrow dictionaries) pair their
+    codes; other columns are hashed by pandas. No Python object per row."""
+    a = actions if isinstance(actions, pd.Series) else pd.Series(
+        actions if isinstance(actions, (np.ndarray, pd.Categorical, pd.Index)) else list(actions))
+    b = actors if isinstance(actors, pd.Series) else pd.Series(
+        actors if isinstance(actors, (np.ndarray, pd.Categorical, pd.Index)) else list(actors))
+    if len(a) != len(b):
+        raise InvalidArgumentError(f"column 'actor': {len(b)} rows, but 'action' has {len(a)}")
+    if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
+        ca, cb = a.cat.codes.to_numpy(), b.cat.codes.to_numpy()
+        width = len(b.cat.categories)
+        dtype = np.int32 if len(a.cat.categories) * width < 2**31 else np.int64
+        both = (ca >= 0) & (cb >= 0)
+        key = ca.astype(dtype)[both] * width + cb.astype(dtype)[both]
+        seen = pd.unique(key)  # in order of first appearance
+        return pd.DataFrame({"action": a.cat.categories.take(seen // width),
+                             "actor": b.cat.categories.take(seen % width)})
+    frame = pd.DataFrame({"action": a.to_numpy(), "actor": b.to_numpy()}).dropna()
+    return frame.drop_duplicates().reset_index(drop=True)
 
 
 def _html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> str:

@@ -245,6 +245,43 @@ def test_arrow_polars_and_duckdb_give_the_pandas_result() -> None:
         salesperf.EventLog.from_arrow([1, 2, 3], vocabulary=VOCAB)
 
 
+@pytest.mark.parametrize("kind", ["object", "categorical", "arrow"])
+def test_vocabulary_from_pairs_any_column_kind(kind: str) -> None:
+    """Vocabulary.from_pairs pairs codes for categorical and Arrow dictionary columns and
+    hashes other columns: the same pairs, nulls dropped, in order of first row, and the
+    same clash error, checked against a plain loop over the rows."""
+    rng = np.random.default_rng(3)
+    names = np.array(["reply", "call", "need", "email", "sign"])
+    actor_of = {"reply": "buyer", "call": "seller", "need": "buyer", "email": "seller", "sign": "buyer"}
+    action = names[rng.integers(0, 5, 5_000)].astype(object)
+    action[rng.integers(0, 5_000, 50)] = None
+    actor = np.array([actor_of.get(a) if a is not None else "buyer" for a in action], dtype=object)
+    actor[rng.integers(0, 5_000, 50)] = None
+
+    def columns(a: np.ndarray, b: np.ndarray) -> tuple[object, object]:
+        if kind == "object":
+            return pd.Series(a), pd.Series(b)
+        if kind == "categorical":  # categories in another order than the rows
+            return (pd.Series(pd.Categorical(a, categories=sorted(set(a) - {None}, reverse=True))),
+                    pd.Series(pd.Categorical(b)))
+        return (pa.array(a, pa.string()).dictionary_encode().to_pandas(),
+                pa.array(b, pa.string()).dictionary_encode().to_pandas())
+
+    expected: dict[str, str] = {}
+    for a, b in zip(action, actor):  # first appearance, rows with a null skipped
+        if a is not None and b is not None:
+            expected.setdefault(a, b)
+    vocab = salesperf.Vocabulary.from_pairs(*columns(action, actor))
+    assert list(vocab.actions.items()) == list(expected.items())
+    clash = actor.copy()
+    clash[np.flatnonzero(action == "call")[-1]] = "buyer"  # 'call' once as a buyer action
+    with pytest.raises(InvalidArgumentError, match="'call' appears with different actors"):
+        salesperf.Vocabulary.from_pairs(*columns(action, clash))
+    assert salesperf.Vocabulary.from_pairs(["a", "b"], ["buyer", "seller"]).actions == {"a": "buyer", "b": "seller"}
+    with pytest.raises(InvalidArgumentError, match="rows"):
+        salesperf.Vocabulary.from_pairs(["a", "b"], ["buyer"])
+
+
 def test_read_csv_keeps_every_row(tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "events.csv"  # type: ignore[operator]
     path.write_text(
