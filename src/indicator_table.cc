@@ -17,6 +17,7 @@
 #include "absl_compat.h"
 #include "salesperf/indicators.h"
 #include "salesperf/stats.h"
+#include "state_sums.h"
 
 namespace salesperf {
 namespace {
@@ -92,13 +93,7 @@ std::vector<Spec> Specs(const Indicators& ind) {
   return specs;
 }
 
-// acc += v unless that overflows: true when it does. The accumulator may come from
-// Deserialize, whose counters may be anywhere up to INT64_MAX (dollar sums anywhere in
-// the Int128 range), so every sum over fields or cells is checked.
-template <typename T>
-bool AddOverflows(T& acc, T v) {
-  return __builtin_add_overflow(acc, v, &acc);
-}
+using internal::AddOverflows;
 
 // OutOfRange for a sum of `what` that does not fit its type (MakeTable adds the unit
 // and period in front).
@@ -159,18 +154,8 @@ struct Sums {
   // Adds cell c's counters and sums (not its bins). OutOfRange, naming the field (as
   // its indicator is named), when a sum overflows ("all" adds up a unit's periods).
   absl::Status AddCounters(const Indicators& ind, int64_t c) {
-    static constexpr const char* kAction[] = {"occurrences", "deals", "answered"};
-    static constexpr const char* kStage[] = {"entries", "deals_entered", "valued_entered"};
-    static constexpr const char* kCohort[] = {"advanced", "failed", "pending", "won_in_window", "won_failed",
-                                              "won_pending"};
-    static constexpr const char* kCell[] = {"created", "created_valued", "progressed", "regressed",
-                                            "reopened", "won", "won_valued", "lost", "lost_valued",
-                                            "excluded_open", "stalled", "stalled_valued"};
-    static constexpr const char* kDollar[] = {"created_dollars", "won_dollars", "lost_dollars",
-                                              "stalled_dollars"};
-    static_assert(std::size(kAction) == kActionFields && std::size(kStage) == kStageFields &&
-                  std::size(kCohort) == kCohortFields && std::size(kCell) == kCellFields &&
-                  std::size(kDollar) == kDollarCellFields);
+    using internal::kActionFieldNames, internal::kStageFieldNames, internal::kCohortFieldNames,
+        internal::kCellFieldNames, internal::kDollarFieldNames;
     auto overflow = [](std::string_view kind, std::string_view field, const std::string& arg) {
       return absl::OutOfRangeError(absl::StrCat("summing the periods would overflow the ", Sv(kind), " of ",
                                                 Sv(field), arg.empty() ? "" : ":", arg));
@@ -179,7 +164,7 @@ struct Sums {
       for (int f = 0; f < kActionFields; ++f) {
         if (AddOverflows(action[static_cast<size_t>(kActionFields * a + f)],
                          ind.action(c, a, static_cast<ActionField>(f)))) {
-          return overflow("count", kAction[f], ind.action_names()[static_cast<size_t>(a)]);
+          return overflow("count", kActionFieldNames[f], ind.action_names()[static_cast<size_t>(a)]);
         }
       }
     }
@@ -187,7 +172,7 @@ struct Sums {
       for (int f = 0; f < kStageFields; ++f) {
         if (AddOverflows(stage[static_cast<size_t>(kStageFields * s + f)],
                          ind.stage(c, s, static_cast<StageField>(f)))) {
-          return overflow("count", kStage[f], ind.stage_names()[static_cast<size_t>(s)]);
+          return overflow("count", kStageFieldNames[f], ind.stage_names()[static_cast<size_t>(s)]);
         }
       }
       if (AddOverflows(dollars_entered[static_cast<size_t>(s)], ind.dollars_entered_fixed(c, s))) {
@@ -198,18 +183,18 @@ struct Sums {
       for (int f = 0; f < kCohortFields; ++f) {
         if (AddOverflows(cohort[static_cast<size_t>(kCohortFields * k + f)],
                          ind.cohort(c, k, static_cast<CohortField>(f)))) {
-          return overflow("count", kCohort[f], ind.stage_names()[static_cast<size_t>(k)]);
+          return overflow("count", kCohortFieldNames[f], ind.stage_names()[static_cast<size_t>(k)]);
         }
       }
     }
     for (int f = 0; f < kCellFields; ++f) {
       if (AddOverflows(cell[static_cast<size_t>(f)], ind.cell(c, static_cast<CellField>(f)))) {
-        return overflow("count", kCell[f], "");
+        return overflow("count", kCellFieldNames[f], "");
       }
     }
     for (int f = 0; f < kDollarCellFields; ++f) {
       if (AddOverflows(dollars[static_cast<size_t>(f)], ind.dollars_fixed(c, static_cast<DollarField>(f)))) {
-        return overflow("dollar sum", kDollar[f], "");
+        return overflow("dollar sum", kDollarFieldNames[f], "");
       }
     }
     return absl::OkStatus();

@@ -37,6 +37,7 @@
 #include "status_macros.h"
 #include "parallel.h"
 #include "salesperf/state.h"
+#include "state_sums.h"
 
 namespace salesperf {
 
@@ -81,44 +82,34 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return out;
 }
 
-// acc += v unless that overflows: true when it does (acc then holds the wrapped value,
-// so callers discard it). Merge, RollUp and their helpers add up deserialized figures,
-// which may be anywhere in their type's range.
-template <typename T>
-bool AddOverflows(T& acc, T v) {
-  return __builtin_add_overflow(acc, v, &acc);
-}
+using internal::AddOverflows;
 
 // The name of field `f` of a cell's block of counters (as MakeTable names its indicators).
 std::string CounterName(const Indicators& x, size_t f) {
-  static constexpr const char* kAction[] = {"occurrences", "deals", "answered"};
-  static constexpr const char* kStage[] = {"entries", "deals_entered", "valued_entered"};
-  static constexpr const char* kCohort[] = {"advanced", "failed", "pending", "won_in_window", "won_failed",
-                                            "won_pending"};
-  static constexpr const char* kCell[] = {"created", "created_valued", "progressed", "regressed",
-                                          "reopened", "won",  "won_valued", "lost", "lost_valued",
-                                          "excluded_open", "stalled", "stalled_valued"};
-  static_assert(std::size(kAction) == kActionFields && std::size(kStage) == kStageFields &&
-                std::size(kCohort) == kCohortFields && std::size(kCell) == kCellFields);
+  using internal::kActionFieldNames, internal::kStageFieldNames, internal::kCohortFieldNames,
+      internal::kCellFieldNames;
   const size_t actions = kActionFields * x.action_names().size();
   const size_t stages = kStageFields * x.stage_names().size();
   const size_t cohorts = kCohortFields * static_cast<size_t>(x.num_open());
-  if (f < actions) return absl::StrCat(kAction[f % kActionFields], ":", x.action_names()[f / kActionFields]);
+  if (f < actions) {
+    return absl::StrCat(kActionFieldNames[f % kActionFields], ":", x.action_names()[f / kActionFields]);
+  }
   f -= actions;
-  if (f < stages) return absl::StrCat(kStage[f % kStageFields], ":", x.stage_names()[f / kStageFields]);
+  if (f < stages) return absl::StrCat(kStageFieldNames[f % kStageFields], ":", x.stage_names()[f / kStageFields]);
   f -= stages;
-  if (f < cohorts) return absl::StrCat(kCohort[f % kCohortFields], ":", x.stage_names()[f / kCohortFields]);
+  if (f < cohorts) {
+    return absl::StrCat(kCohortFieldNames[f % kCohortFields], ":", x.stage_names()[f / kCohortFields]);
+  }
   f -= cohorts;
-  return f < std::size(kCell) ? std::string(kCell[f]) : absl::StrCat("field ", f);
+  return f < std::size(kCellFieldNames) ? std::string(kCellFieldNames[f]) : absl::StrCat("field ", f);
 }
 
 // The name of field `f` of a cell's block of dollar sums.
 std::string DollarName(const Indicators& x, size_t f) {
-  static constexpr const char* kDollar[] = {"created_dollars", "won_dollars", "lost_dollars", "stalled_dollars"};
-  static_assert(std::size(kDollar) == kDollarCellFields);
   if (f < x.stage_names().size()) return absl::StrCat("dollars_entered:", x.stage_names()[f]);
   f -= x.stage_names().size();
-  return f < std::size(kDollar) ? std::string(kDollar[f]) : absl::StrCat("dollar field ", f);
+  return f < std::size(internal::kDollarFieldNames) ? std::string(internal::kDollarFieldNames[f])
+                                                    : absl::StrCat("dollar field ", f);
 }
 
 // The name of a duration bin's count.

@@ -24,6 +24,7 @@
 #include "concentration.h"
 #include "status_macros.h"
 #include "salesperf/state.h"
+#include "state_sums.h"
 
 namespace salesperf {
 
@@ -55,13 +56,7 @@ absl::Status CheckCohorts(const LeakCohorts& c) {
 }
 
 
-// acc += v unless that overflows: true when it does (acc then holds the wrapped value,
-// so callers discard it). Merge adds up deserialized counts, which may be anywhere in
-// their type's range.
-template <typename T>
-bool AddOverflows(T& acc, T v) {
-  return __builtin_add_overflow(acc, v, &acc);
-}
+using internal::AddOverflows;
 
 // Units with the same counts, counted once with their multiplicity.
 struct Counts {

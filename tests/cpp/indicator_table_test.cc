@@ -20,6 +20,7 @@
 #include "salesperf/state.h"
 #include "salesperf/synth.h"
 #include "salesperf/timelines.h"
+#include "raw_indicators.h"
 #include "test_logs.h"
 
 namespace salesperf {
@@ -1046,73 +1047,20 @@ TEST_F(SyntheticTest, DarkPercentilesEqualTheTablesTimeInStage) {
 // deserialized states whose counts come near INT64_MAX (or dollar sums near the Int128
 // range) those sums are checked, and OutOfRange names the unit and the field.
 
-constexpr std::string_view kIndMagic("SPIND\0\0\1", 8);
-constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
-constexpr Int128 kMax128 = ((Int128{1} << 126) - 1) + (Int128{1} << 126);  // 2^127 - 1
-constexpr int64_t kJanuary = (2026 - 1970) * 12;  // month index of 2026-01
+using raw_indicators::kJanuary;
+using raw_indicators::kMax128;
+using raw_indicators::kMax64;
+using raw_indicators::MustParseInd;
+using raw_indicators::OffDollar;
+using raw_indicators::RawCell;
 
-// One cell of a hand-written state with no actions and stages Open, Won, Lost: counters
-// by offset in [3 x 3 stage fields][6 cohort fields][12 cell fields], dollars by offset
-// in [3 dollars_entered][4 dollar fields].
-struct RawCell {
-  int32_t unit;
-  int64_t period;
-  std::map<int, int64_t> counters;
-  std::map<int, Int128> dollars;
-};
-int OffStage(int32_t s, StageField f) { return kStageFields * s + f; }
-int OffCohort(CohortField f) { return kStageFields * 3 + f; }
-int OffCell(CellField f) { return kStageFields * 3 + kCohortFields + f; }
-int OffDollar(DollarField f) { return 3 + f; }
-
+// States with no actions (stages Open, Won, Lost), resolution one day.
+int OffStage(int32_t s, StageField f) { return raw_indicators::OffStage(0, s, f); }
+int OffCohort(CohortField f) { return raw_indicators::OffCohort(0, f); }
+int OffCell(CellField f) { return raw_indicators::OffCell(0, f); }
 std::string RawIndicators(const std::vector<std::string>& units, const std::vector<RawCell>& cells,
                           const std::vector<DurationBin>& bins = {}) {
-  const int B = kStageFields * 3 + kCohortFields + kCellFields;
-  StateWriter w;
-  w.String("month");
-  w.I64(kT0 + 100 * kDay);
-  w.I64(Days(7));
-  w.I64(Days(1));
-  w.U32(3);
-  w.U32(1);
-  for (const char* st : {"Open", "Won", "Lost"}) w.String(st);
-  w.I64(Days(30));
-  w.String("rep");
-  w.U32(static_cast<uint32_t>(units.size()));
-  for (const std::string& u : units) w.String(u);
-  w.U32(0);
-  w.U64(cells.size());
-  for (const RawCell& c : cells) {
-    w.I32(c.unit);
-    w.I64(c.period);
-  }
-  for (const RawCell& c : cells) {
-    for (int f = 0; f < B; ++f) {
-      auto it = c.counters.find(f);
-      w.I64(it == c.counters.end() ? 0 : it->second);
-    }
-  }
-  for (const RawCell& c : cells) {
-    for (int f = 0; f < 3 + kDollarCellFields; ++f) {
-      auto it = c.dollars.find(f);
-      w.I128(it == c.dollars.end() ? 0 : it->second);
-    }
-  }
-  w.U64(bins.size());
-  for (const DurationBin& b : bins) {
-    w.I32(b.cell);
-    w.I32(b.stage);
-    w.I64(b.bucket);
-    w.I64(b.observed);
-    w.I64(b.censored);
-  }
-  return WrapState(kIndMagic, Indicators::kFormatVersion, w.Release());
-}
-
-Indicators MustParseInd(const std::string& bytes) {
-  auto x = Indicators::Deserialize(bytes);
-  EXPECT_TRUE(x.ok()) << x.status();
-  return x.ok() ? *std::move(x) : Indicators();
+  return raw_indicators::RawIndicators(units, cells, bins, {"rep", {}, Days(1)});
 }
 
 void ExpectTableOverflow(const Indicators& x, const std::vector<std::string>& words) {

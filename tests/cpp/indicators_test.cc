@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "salesperf/state.h"
+#include "raw_indicators.h"
 #include "test_logs.h"
 
 namespace salesperf {
@@ -1607,86 +1608,19 @@ TEST(State, Int128RoundTripsAtItsExtremes) {
 namespace salesperf {
 namespace {
 
-constexpr std::string_view kIndMagic("SPIND\0\0\1", 8);
-constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
-constexpr Int128 kMax128 = ((Int128{1} << 126) - 1) + (Int128{1} << 126);  // 2^127 - 1
-constexpr Int128 kMin128 = -kMax128 - 1;
-constexpr int64_t kJanuary = (2026 - 1970) * 12;  // month index of 2026-01
-
-// A cell of a hand-written state: unit index, period, and the non-zero fields (offsets
-// into the block, see Off* below).
-struct RawCell {
-  int32_t unit;
-  int64_t period;
-  std::map<int, int64_t> counters;
-  std::map<int, Int128> dollars;
-};
-
-// The stages of every hand-written state: Open (window 30 days), Won, Lost; the block of
-// A actions is [3 A action fields][3 x 3 stage fields][6 cohort fields][12 cell fields],
-// the dollar block [3 dollars_entered][4 dollar fields].
-int OffAction(int32_t a, ActionField f) { return kActionFields * a + f; }
-int OffStage(int32_t A, int32_t s, StageField f) { return kActionFields * A + kStageFields * s + f; }
-int OffCohort(int32_t A, CohortField f) { return kActionFields * A + kStageFields * 3 + f; }
-int OffCell(int32_t A, CellField f) { return kActionFields * A + kStageFields * 3 + kCohortFields + f; }
-int OffDollar(DollarField f) { return 3 + f; }
-
-// An Indicators state written from the header's byte format (cells in canonical order).
-std::string RawIndicators(const std::vector<std::string>& units, const std::vector<RawCell>& cells,
-                          const std::vector<DurationBin>& bins = {}, const std::string& kind = "rep",
-                          const std::vector<std::pair<std::string, Actor>>& actions = {}) {
-  const auto A = static_cast<int32_t>(actions.size());
-  const int B = kActionFields * A + kStageFields * 3 + kCohortFields + kCellFields;
-  StateWriter w;
-  w.String("month");
-  w.I64(kT0 + 100 * kDay);  // as_of
-  w.I64(Days(7));
-  w.I64(Hours(1));
-  w.U32(3);
-  w.U32(1);
-  for (const char* st : {"Open", "Won", "Lost"}) w.String(st);
-  w.I64(Days(30));
-  w.String(kind);
-  w.U32(static_cast<uint32_t>(units.size()));
-  for (const std::string& u : units) w.String(u);
-  w.U32(static_cast<uint32_t>(A));
-  for (const auto& [label, actor] : actions) {
-    w.String(label);
-    w.U8(static_cast<uint8_t>(actor));
-  }
-  w.U64(cells.size());
-  for (const RawCell& c : cells) {
-    w.I32(c.unit);
-    w.I64(c.period);
-  }
-  for (const RawCell& c : cells) {
-    for (int f = 0; f < B; ++f) {
-      auto it = c.counters.find(f);
-      w.I64(it == c.counters.end() ? 0 : it->second);
-    }
-  }
-  for (const RawCell& c : cells) {
-    for (int f = 0; f < 3 + kDollarCellFields; ++f) {
-      auto it = c.dollars.find(f);
-      w.I128(it == c.dollars.end() ? 0 : it->second);
-    }
-  }
-  w.U64(bins.size());
-  for (const DurationBin& b : bins) {
-    w.I32(b.cell);
-    w.I32(b.stage);
-    w.I64(b.bucket);
-    w.I64(b.observed);
-    w.I64(b.censored);
-  }
-  return WrapState(kIndMagic, Indicators::kFormatVersion, w.Release());
-}
-
-Indicators MustParseInd(const std::string& bytes) {
-  auto x = Indicators::Deserialize(bytes);
-  EXPECT_TRUE(x.ok()) << x.status();
-  return x.ok() ? *std::move(x) : Indicators();
-}
+using raw_indicators::kIndMagic;
+using raw_indicators::kJanuary;
+using raw_indicators::kMax128;
+using raw_indicators::kMax64;
+using raw_indicators::kMin128;
+using raw_indicators::MustParseInd;
+using raw_indicators::OffAction;
+using raw_indicators::OffCell;
+using raw_indicators::OffCohort;
+using raw_indicators::OffDollar;
+using raw_indicators::OffStage;
+using raw_indicators::RawCell;
+using raw_indicators::RawIndicators;
 
 // A merge that must fail with OutOfRange, name every word given, and change nothing.
 void ExpectMergeOverflow(Indicators& into, const Indicators& other, const std::vector<std::string>& words) {
@@ -1705,7 +1639,7 @@ TEST(IndicatorsMergeOverflow, CountersAreOutOfRangeAndLeaveTheStateUnchanged) {
   // ana, 2026-01: won INT64_MAX - 5 (plus a February cell); the other side's 6 overflow.
   Indicators x = MustParseInd(RawIndicators(
       {"ana"}, {{0, kJanuary, {{OffCell(A, kWon), kMax64 - 5}}, {}}, {0, kJanuary + 1, {{OffCell(A, kLost), 1}}, {}}},
-      {}, ""));
+      {}, {"", {}, Hours(1)}));
   ASSERT_EQ(x.cell(0, kWon), kMax64 - 5);
   const Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, {{OffCell(A, kWon), 6}}, {}}}));
   ExpectMergeOverflow(x, y, {"merging would overflow the count of won for unit 'ana' (period 2026-01)"});
@@ -1738,8 +1672,8 @@ TEST(IndicatorsMergeOverflow, EveryKindOfFieldIsNamed) {
     big[OffAction(0, kOccurrences)] = one[OffAction(0, kOccurrences)] = 1;
     big[off] = kMax64;
     one[off] = 1;
-    Indicators x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, big, {}}}, {}, "rep", call));
-    const Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, one, {}}}, {}, "rep", call));
+    Indicators x = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, big, {}}}, {}, {"rep", call, Hours(1)}));
+    const Indicators y = MustParseInd(RawIndicators({"ana"}, {{0, kJanuary, one, {}}}, {}, {"rep", call, Hours(1)}));
     ExpectMergeOverflow(x, y, {"the count of " + name + " for unit 'ana' (period 2026-01)"});
   }
 }
