@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -132,12 +133,12 @@ def _distinct_pairs(actions: Iterable[Any], actors: Iterable[Any]) -> pd.DataFra
     if len(a) != len(b):
         raise InvalidArgumentError(f"column 'actor': {len(b)} rows, but 'action' has {len(a)}")
     if isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype):
-        ca, cb = a.cat.codes.to_numpy(), b.cat.codes.to_numpy()
+        ca = a.cat.codes.to_numpy().astype(np.int64)
+        cb = b.cat.codes.to_numpy().astype(np.int64)
         width = len(b.cat.categories)
-        dtype = np.int32 if len(a.cat.categories) * width < 2**31 else np.int64
         both = (ca >= 0) & (cb >= 0)
-        key = ca.astype(dtype)[both] * width + cb.astype(dtype)[both]
-        seen = pd.unique(key)  # in order of first appearance
+        key: npt.NDArray[np.int64] = ca[both] * width + cb[both]
+        seen = np.asarray(pd.unique(key), dtype=np.int64)  # in order of first appearance
         return pd.DataFrame({"action": a.cat.categories.take(seen // width),
                              "actor": b.cat.categories.take(seen % width)})
     frame = pd.DataFrame({"action": a.to_numpy(), "actor": b.to_numpy()}).dropna()
